@@ -1,0 +1,26 @@
+"""Trainer hyperparameters and their defaults (no TensorFlow import, so config can use it)."""
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Hyperparameters:
+    """What the pipeline configuration passes to the trainer (Trainer custom_config)."""
+
+    epochs: int = 8
+    batch_size: int = 64
+    learning_rate: float = 1e-2
+    embedding_dim: int = 16
+    dropout: float = 0.4
+    early_stopping_patience: int = 1
+    max_train_steps: int | None = None
+
+    @classmethod
+    def from_config(cls, config: dict | None) -> "Hyperparameters":
+        """Builds from a plain dict, rejecting names this trainer does not know."""
+        config = dict(config or {})
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(config) - known)
+        if unknown:
+            raise ValueError(f"Unknown trainer hyperparameters {unknown}; known: {sorted(known)}")
+        return cls(**config)

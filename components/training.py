@@ -1,0 +1,65 @@
+"""Trains the model on transformed examples; no TFX types here but the data accessor."""
+
+import keras
+import tensorflow as tf
+from tfx_bsl.public import tfxio
+
+from components import devices, features
+from components.hyperparameters import Hyperparameters
+from components.model import build_model
+from components.signatures import dense_model_inputs
+
+
+def make_dataset(file_pattern, data_accessor, schema, batch_size: int, shuffle: bool) -> tf.data.Dataset:
+    """Reads transformed examples once through, as (dense model inputs, label) batches."""
+    dataset = data_accessor.tf_dataset_factory(
+        file_pattern,
+        tfxio.TensorFlowDatasetOptions(
+            batch_size=batch_size, label_key=features.LABEL_KEY, num_epochs=1, shuffle=shuffle
+        ),
+        schema,
+    )
+    return dataset.map(
+        lambda batch, label: (dense_model_inputs(batch), tf.reshape(label, [-1, 1])),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    ).prefetch(tf.data.AUTOTUNE)
+
+
+def train_model(
+    train_dataset: tf.data.Dataset,
+    eval_dataset: tf.data.Dataset,
+    hparams: Hyperparameters,
+    log_dir: str,
+    plan: devices.DevicePlan | None = None,
+) -> keras.Model:
+    """Fits a new model with early stopping on the eval split.
+
+    Args:
+      train_dataset: batches from `make_dataset`, one pass per epoch.
+      eval_dataset: the eval split, for early stopping and validation metrics.
+      hparams: training hyperparameters.
+      log_dir: TensorBoard log directory.
+      plan: device plan; found at run time when omitted.
+
+    Returns:
+      The trained model, holding the weights of its best eval epoch.
+    """
+    plan = plan or devices.plan_devices()
+    with devices.make_strategy(plan).scope():
+        model = build_model(
+            embedding_dim=hparams.embedding_dim,
+            dropout=hparams.dropout,
+            learning_rate=hparams.learning_rate,
+            dtype_policy=plan.dtype_policy,
+        )
+    if hparams.max_train_steps:
+        train_dataset = train_dataset.take(hparams.max_train_steps)
+    callbacks = [
+        keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=hparams.early_stopping_patience, restore_best_weights=True
+        ),
+        keras.callbacks.TensorBoard(log_dir=log_dir, update_freq="epoch"),
+    ]
+    epochs = 1 if hparams.max_train_steps else hparams.epochs
+    model.fit(train_dataset, validation_data=eval_dataset, epochs=epochs, callbacks=callbacks, verbose=2)
+    return model

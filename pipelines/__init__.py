@@ -1,0 +1,1 @@
+"""Pipeline wiring and the runners that hand it to an orchestrator."""

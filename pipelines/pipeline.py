@@ -1,0 +1,147 @@
+"""The Polarity TFX pipeline, defined once for every orchestrator.
+
+This module wires components and nothing else: TensorFlow code lives in
+`components/` and is referred to by module path, and runners only choose paths
+and the orchestrator.
+"""
+
+import os
+
+from tfx import v1 as tfx
+
+from components import eval_config, trainer
+from components.data_gate import DataGate
+from components.pusher import AtomicPusher
+
+PREPROCESSING_FN = "components.preprocessing.preprocessing_fn"
+RUN_FN = "components.trainer.run_fn"
+
+
+def create_pipeline(
+    pipeline_name: str,
+    pipeline_root: str,
+    data_root: str,
+    schema_path: str,
+    serving_dir: str,
+    model_name: str,
+    hyperparameters: dict,
+    accuracy_floor: float,
+    max_accuracy_drop: float,
+    span_pattern: str = "span-{SPAN}/*.csv",
+    train_spans: int = 1,
+    train_buckets: int = 4,
+    eval_buckets: int = 1,
+    min_rows: int = 200,
+    enable_cache: bool = True,
+    beam_pipeline_args: list[str] | None = None,
+    metadata_connection_config=None,
+) -> tfx.dsl.Pipeline:
+    """Builds the pipeline: ingest the latest span, validate, transform, train,
+    evaluate against the last blessed model, and push only a blessed model.
+
+    Args:
+      pipeline_name: name of the pipeline in ML Metadata and orchestrators.
+      pipeline_root: where component outputs are written.
+      data_root: directory holding the span folders.
+      schema_path: directory holding the curated schema.pbtxt.
+      serving_dir: TF Serving model base path the Pusher publishes to.
+      model_name: the served model's name (used in warm-up requests).
+      hyperparameters: trainer hyperparameters (components/training.py).
+      accuracy_floor: overall accuracy a model needs to be blessed.
+      max_accuracy_drop: tolerated accuracy drop against the last blessed model.
+      span_pattern: file glob under data_root with a {SPAN} placeholder.
+      train_spans: train on the last K ingested spans.
+      train_buckets: hash buckets per span in the train split.
+      eval_buckets: hash buckets per span in the eval split.
+      min_rows: a span with fewer rows halts the run.
+      enable_cache: reuse outputs of components whose inputs did not change.
+      beam_pipeline_args: Beam options for the Beam-based components.
+      metadata_connection_config: ML Metadata connection (local runs).
+    """
+    example_gen = tfx.components.CsvExampleGen(
+        input_base=data_root,
+        input_config=tfx.proto.Input(
+            splits=[tfx.proto.Input.Split(name="single_split", pattern=span_pattern)]
+        ),
+        output_config=tfx.proto.Output(
+            split_config=tfx.proto.SplitConfig(
+                splits=[
+                    tfx.proto.SplitConfig.Split(name="train", hash_buckets=train_buckets),
+                    tfx.proto.SplitConfig.Split(name="eval", hash_buckets=eval_buckets),
+                ]
+            )
+        ),
+    )
+    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    schema_gen = tfx.components.ImportSchemaGen(schema_file=os.path.join(schema_path, "schema.pbtxt"))
+    example_validator = tfx.components.ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
+    )
+    data_gate = DataGate(
+        examples=example_gen.outputs["examples"],
+        statistics=statistics_gen.outputs["statistics"],
+        anomalies=example_validator.outputs["anomalies"],
+        input_pattern=os.path.join(data_root, span_pattern),
+        min_rows=min_rows,
+    )
+    components = [example_gen, statistics_gen, schema_gen, example_validator, data_gate]
+
+    training_examples = example_gen.outputs["examples"]
+    if train_spans > 1:
+        span_resolver = tfx.dsl.Resolver(
+            strategy_class=tfx.dsl.experimental.SpanRangeStrategy,
+            config={
+                "range_config": tfx.proto.RangeConfig(
+                    rolling_range=tfx.proto.RollingRange(num_spans=train_spans)
+                )
+            },
+            examples=tfx.dsl.Channel(
+                type=tfx.types.standard_artifacts.Examples,
+                producer_component_id=example_gen.id,
+                output_key="examples",
+            ),
+        ).with_id("latest_spans_resolver")
+        training_examples = span_resolver.outputs["examples"]
+        span_resolver.add_upstream_node(data_gate)
+        components.append(span_resolver)
+
+    transform = tfx.components.Transform(
+        examples=training_examples,
+        schema=schema_gen.outputs["schema"],
+        preprocessing_fn=PREPROCESSING_FN,
+    )
+    transform.add_upstream_node(data_gate)
+    model_trainer = tfx.components.Trainer(
+        run_fn=RUN_FN,
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=schema_gen.outputs["schema"],
+        custom_config={trainer.HYPERPARAMETERS_KEY: hyperparameters, trainer.MODEL_NAME_KEY: model_name},
+    )
+    model_resolver = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id("latest_blessed_model_resolver")
+    evaluator = tfx.components.Evaluator(
+        examples=example_gen.outputs["examples"],
+        model=model_trainer.outputs["model"],
+        baseline_model=model_resolver.outputs["model"],
+        eval_config=eval_config.build_eval_config(accuracy_floor, max_accuracy_drop),
+    )
+    pusher = AtomicPusher(
+        model=model_trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_dir)
+        ),
+    ).with_id("Pusher")
+    components += [transform, model_trainer, model_resolver, evaluator, pusher]
+    return tfx.dsl.Pipeline(
+        pipeline_name=pipeline_name,
+        pipeline_root=pipeline_root,
+        components=components,
+        enable_cache=enable_cache,
+        metadata_connection_config=metadata_connection_config,
+        beam_pipeline_args=beam_pipeline_args or [],
+    )

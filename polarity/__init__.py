@@ -1,0 +1,1 @@
+"""Polarity: continuous training and serving of a text sentiment model on TFX."""

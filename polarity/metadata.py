@@ -1,0 +1,124 @@
+"""Reads runs, executions and artifacts back from ML Metadata (the run history)."""
+
+import dataclasses
+import json
+import pathlib
+
+from ml_metadata.metadata_store import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+from tfx import v1 as tfx
+
+PIPELINE_CONTEXT = "pipeline"
+RUN_CONTEXT = "pipeline_run"
+NODE_CONTEXT = "node"
+EXECUTION_RESULT = "__execution_result__"
+STATES = {
+    metadata_store_pb2.Execution.NEW: "new",
+    metadata_store_pb2.Execution.RUNNING: "running",
+    metadata_store_pb2.Execution.COMPLETE: "complete",
+    metadata_store_pb2.Execution.FAILED: "failed",
+    metadata_store_pb2.Execution.CACHED: "cached",
+    metadata_store_pb2.Execution.CANCELED: "canceled",
+}
+
+
+@dataclasses.dataclass
+class NodeExecution:
+    """One component's execution in a run, with its output artifacts by key."""
+
+    node_id: str
+    state: str
+    started_ms: int
+    finished_ms: int
+    error: str
+    outputs: dict[str, list[metadata_store_pb2.Artifact]]
+
+    @property
+    def seconds(self) -> float:
+        return max(0, self.finished_ms - self.started_ms) / 1000
+
+
+def open_store(metadata_path: pathlib.Path) -> metadata_store.MetadataStore:
+    """A read-write connection to the SQLite store; it must exist already."""
+    if not pathlib.Path(metadata_path).is_file():
+        raise FileNotFoundError(
+            f"No ML Metadata store at {metadata_path}: nothing has run in this workspace yet; "
+            "run `polarity run` first (or pass the --workspace that did)"
+        )
+    config = tfx.orchestration.metadata.sqlite_metadata_connection_config(str(metadata_path))
+    return metadata_store.MetadataStore(config)
+
+
+def pipeline_runs(store, pipeline_name: str) -> list[metadata_store_pb2.Context]:
+    """Run contexts of one pipeline, oldest first."""
+    pipeline = store.get_context_by_type_and_name(PIPELINE_CONTEXT, pipeline_name)
+    if pipeline is None:
+        return []
+    pipeline_executions = {execution.id for execution in store.get_executions_by_context(pipeline.id)}
+    runs = []
+    for run in store.get_contexts_by_type(RUN_CONTEXT):
+        executions = store.get_executions_by_context(run.id)
+        if any(execution.id in pipeline_executions for execution in executions):
+            runs.append(run)
+    return sorted(runs, key=lambda run: (run.create_time_since_epoch, run.id))
+
+
+def _error_message(execution: metadata_store_pb2.Execution) -> str:
+    if EXECUTION_RESULT not in execution.custom_properties:
+        return ""
+    try:
+        result = json.loads(execution.custom_properties[EXECUTION_RESULT].string_value)
+    except ValueError:
+        return ""
+    return result.get("resultMessage", "")
+
+
+def run_executions(store, run: metadata_store_pb2.Context) -> list[NodeExecution]:
+    """The executions of a run in the order they started, with outputs."""
+    executions = sorted(
+        store.get_executions_by_context(run.id), key=lambda e: (e.create_time_since_epoch, e.id)
+    )
+    if not executions:
+        return []
+    events = store.get_events_by_execution_ids([execution.id for execution in executions])
+    artifact_ids = {event.artifact_id for event in events}
+    artifacts = {artifact.id: artifact for artifact in store.get_artifacts_by_id(list(artifact_ids))}
+    nodes = []
+    for execution in executions:
+        node_names = [
+            context.name
+            for context in store.get_contexts_by_execution(execution.id)
+            if context.type == NODE_CONTEXT
+        ]
+        outputs: dict[str, list] = {}
+        for event in events:
+            if event.execution_id != execution.id or event.type != metadata_store_pb2.Event.OUTPUT:
+                continue
+            key = event.path.steps[0].key if event.path.steps else "output"
+            outputs.setdefault(key, []).append(artifacts[event.artifact_id])
+        nodes.append(
+            NodeExecution(
+                node_id=node_names[0].split(".", 1)[-1] if node_names else execution.type,
+                state=STATES.get(execution.last_known_state, "unknown"),
+                started_ms=execution.create_time_since_epoch,
+                finished_ms=execution.last_update_time_since_epoch,
+                error=_error_message(execution),
+                outputs=outputs,
+            )
+        )
+    return nodes
+
+
+def as_tfx_artifact(artifact: metadata_store_pb2.Artifact, artifact_class) -> tfx.dsl.Artifact:
+    """Wraps an MLMD artifact proto in its TFX class (for split and URI helpers)."""
+    wrapped = artifact_class()
+    wrapped.set_mlmd_artifact(artifact)
+    return wrapped
+
+
+def custom_value(artifact: metadata_store_pb2.Artifact, key: str) -> object | None:
+    """A custom property's value, whatever its type, or None."""
+    if key not in artifact.custom_properties:
+        return None
+    value = artifact.custom_properties[key]
+    return getattr(value, value.WhichOneof("value")) if value.WhichOneof("value") else None

