@@ -1,0 +1,132 @@
+"""The serving core: models, their versions, and running a request on a servable.
+
+What TF Serving's ServerCore does for the embedded server: it owns one
+ModelVersions per configured model, the loader and inference threads, and the
+batch schedulers, and it runs a request with a deadline while keeping the
+version it runs on from being unloaded until the work is done.
+"""
+
+import asyncio
+import concurrent.futures
+import dataclasses
+import functools
+import logging
+import pathlib
+
+from serving.batching import BatchingParameters, BatchScheduler
+from serving.metrics import ServingMetrics
+from serving.rest_api import ApiError
+from serving.versions import LoadOptions, ModelVersions, VersionPolicy
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """One served model (ModelServerConfig's ModelConfig: name, base_path, policy)."""
+
+    name: str
+    base_path: pathlib.Path
+    policy: VersionPolicy = VersionPolicy()
+
+
+@dataclasses.dataclass(frozen=True)
+class CoreOptions:
+    """How models are loaded and run; flag names follow tensorflow_model_server."""
+
+    models: tuple
+    batching: BatchingParameters | None = None
+    load: LoadOptions = LoadOptions()
+    rest_api_timeout_in_ms: int = 30_000
+    num_inference_threads: int = 4
+
+
+class ServingCore:
+    """Models by name, each with its versions; runs requests on leased servables."""
+
+    def __init__(self, options: CoreOptions, metrics: ServingMetrics):
+        self.options = options
+        self.metrics = metrics
+        threads = options.batching.num_batch_threads if options.batching else options.num_inference_threads
+        self._executor = concurrent.futures.ThreadPoolExecutor(threads, thread_name_prefix="polarity-infer")
+        self._loader = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="polarity-load")
+        self._schedulers: dict = {}
+        self._stop = asyncio.Event()
+        self._pollers: list = []
+        self.models = {
+            model.name: ModelVersions(
+                model.name,
+                model.base_path,
+                model.policy,
+                options.load,
+                load_executor=self._loader,
+                on_state=metrics.set_state,
+                on_unloaded=self._forget,
+            )
+            for model in options.models
+        }
+
+    async def start(self) -> None:
+        """Loads what is there now (as TF Serving does before opening its ports), then polls."""
+        for versions in self.models.values():
+            await versions.poll_once()
+            if versions.latest() is None:
+                log.warning(
+                    "No version of model %s loaded from %s yet; polling every %ss",
+                    versions.name,
+                    versions.base_path,
+                    self.options.load.file_system_poll_wait_seconds,
+                )
+            self._pollers.append(asyncio.create_task(versions.run(self._stop)))
+
+    async def stop(self) -> None:
+        self._stop.set()
+        await asyncio.gather(*self._pollers, return_exceptions=True)
+        for scheduler in self._schedulers.values():
+            scheduler.close()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._loader.shutdown(wait=False, cancel_futures=True)
+
+    def _forget(self, servable) -> None:
+        for key in [key for key in self._schedulers if key[0] is servable]:
+            self._schedulers.pop(key).close()
+
+    async def run(self, lease, model: str, signature: str, arrays: dict, rows: int) -> dict:
+        """Runs `signature` on the leased servable; the lease is released when the work ends.
+
+        Raises:
+          ApiError: DEADLINE_EXCEEDED after --rest_api_timeout_in_ms (the work still finishes).
+        """
+        work = asyncio.ensure_future(self._compute(lease.servable, model, signature, arrays, rows))
+        work.add_done_callback(lambda _: lease.release())
+        timeout = (
+            self.options.rest_api_timeout_in_ms / 1000 if self.options.rest_api_timeout_in_ms > 0 else None
+        )
+        try:
+            return await asyncio.wait_for(asyncio.shield(work), timeout)
+        except asyncio.TimeoutError:
+            raise ApiError(
+                "DEADLINE_EXCEEDED", f"Request timed out after {self.options.rest_api_timeout_in_ms} ms"
+            ) from None
+
+    async def _compute(self, servable, model: str, signature: str, arrays: dict, rows: int) -> dict:
+        batch_size = self.metrics.batch_size.labels(model, str(servable.version), signature)
+        if self.options.batching is None:
+            batch_size.observe(rows)
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._executor, servable.run, signature, arrays)
+        key = (
+            servable,
+            signature,
+            tuple((name, a.shape[1:], a.dtype.str) for name, a in sorted(arrays.items())),
+        )
+        scheduler = self._schedulers.get(key)
+        if scheduler is None:
+            scheduler = BatchScheduler(
+                functools.partial(servable.run, signature),
+                self.options.batching,
+                self._executor,
+                on_batch=batch_size.observe,
+            )
+            self._schedulers[key] = scheduler
+        return await scheduler.submit(arrays, rows)

@@ -1,0 +1,302 @@
+"""The embedded server: TF Serving's REST API on aiohttp.
+
+Same URLs, JSON and status codes as tensorflow_model_server's REST port, so a
+client written for one works against the other. Binds 127.0.0.1 by default;
+optional bearer-token auth; request bodies over --max_request_bytes get 413.
+"""
+
+import asyncio
+import dataclasses
+import hmac
+import json
+import logging
+import threading
+import time
+
+import numpy as np
+from aiohttp import web
+
+from components import features
+from serving import json_tensor, rest_api
+from serving.batching import QueueFullError
+from serving.core import CoreOptions, ServingCore
+from serving.json_tensor import JsonTensorError
+from serving.metrics import CONTENT_TYPE, PROMETHEUS_PATH, ServingMetrics
+from serving.rest_api import ApiError
+from serving.versions import ServableNotFoundError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class ServerOptions:
+    """Where and how the REST API listens."""
+
+    core: CoreOptions
+    host: str = DEFAULT_HOST
+    rest_api_port: int = 8501
+    auth_token: str | None = None
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+
+
+def _json_response(body: dict, status: int = 200, headers=None) -> web.Response:
+    return web.Response(
+        body=json.dumps(body).encode("utf-8"), status=status, content_type="application/json", headers=headers
+    )
+
+
+def _error_response(error: ApiError, headers=None) -> web.Response:
+    return _json_response({"error": error.message}, error.http_status, headers)
+
+
+class _Handlers:
+    """The aiohttp handlers, bound to one core and its metrics."""
+
+    def __init__(self, core: ServingCore, metrics: ServingMetrics, options: ServerOptions):
+        self.core = core
+        self.metrics = metrics
+        self.options = options
+
+    @web.middleware
+    async def auth(self, request: web.Request, handler):
+        token = self.options.auth_token
+        if token is not None:
+            given = request.headers.get("Authorization", "")
+            expected = f"Bearer {token}"
+            if not hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
+                error = ApiError(
+                    "UNAUTHENTICATED", "Missing or wrong bearer token: send 'Authorization: Bearer <token>'"
+                )
+                return _error_response(error, {"WWW-Authenticate": 'Bearer realm="polarity"'})
+        return await handler(request)
+
+    async def metrics_page(self, request: web.Request) -> web.Response:
+        return web.Response(body=self.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
+
+    async def not_found(self, request: web.Request) -> web.Response:
+        return _error_response(
+            ApiError(
+                "NOT_FOUND", f"No handler for {request.method} {request.path}; the API is under /v1/models/"
+            )
+        )
+
+    async def v1(self, request: web.Request) -> web.Response:
+        started = time.perf_counter()
+        model, version, api = "", None, "unknown"
+        try:
+            route = rest_api.parse_path(request.method, request.path)
+            model, version, api = route.model, route.version, route.kind
+            response, version = await self._dispatch(request, route)
+        except ApiError as error:
+            response = _error_response(error)
+        except JsonTensorError as error:
+            response = _error_response(rest_api.invalid_argument(error))
+        except ServableNotFoundError as error:
+            response = _error_response(ApiError("NOT_FOUND", str(error)))
+        except QueueFullError as error:
+            response = _error_response(ApiError("RESOURCE_EXHAUSTED", str(error)))
+        except Exception as error:
+            response = _error_response(_model_error(error))
+        self.metrics.observe(model, version, api, response.status, time.perf_counter() - started)
+        return response
+
+    async def _dispatch(self, request: web.Request, route) -> tuple:
+        versions = self.core.models.get(route.model)
+        if route.kind == "status":
+            return self._status(route, versions), route.version
+        if route.kind == "metadata":
+            return self._metadata(route, versions)
+        doc = json_tensor.parse_json_object(await _read_body(request, self.options.max_request_bytes))
+        if versions is None:
+            raise ServableNotFoundError(_not_found_message(route))
+        lease = versions.acquire(route.version)
+        try:
+            run = self._prepare(route, doc, lease.servable)
+        except BaseException:
+            lease.release()
+            raise
+        signature, arrays, rows, finish = run
+        outputs = await self.core.run(lease, route.model, signature, arrays, rows)
+        return _json_response(finish(outputs)), lease.servable.version
+
+    def _prepare(self, route, doc: dict, servable) -> tuple:
+        """(signature, input arrays, rows, outputs -> response body) for a POST; no awaits."""
+        name = json_tensor.signature_name(doc) or features.SERVING_SIGNATURE
+        signature = servable.signatures.get(name)
+        if signature is None:
+            raise ApiError("INVALID_ARGUMENT", f'Serving signature name: "{name}" not found in signature def')
+        if route.kind == "regress":
+            raise ApiError(
+                "INVALID_ARGUMENT",
+                "Expected regression signature method_name to be tensorflow/serving/regress. "
+                f"Was: {signature.method_name}",
+            )
+        if route.kind == "classify":
+            input_name = rest_api.classify_input(signature)
+            examples = rest_api.serialize_examples(json_tensor.classify_request_examples(doc))
+            arrays = {input_name: np.array(examples, dtype=object)}
+            return (
+                name,
+                arrays,
+                len(examples),
+                lambda outputs: {
+                    json_tensor.RESULTS_KEY: rest_api.classification_results(
+                        outputs[features.PROBABILITY_KEY]
+                    )
+                },
+            )
+        request_format, arrays = json_tensor.predict_request_to_arrays(doc, signature.inputs)
+        rows = json_tensor.check_shapes(arrays, signature.inputs, name)
+        return (
+            name,
+            arrays,
+            rows,
+            lambda outputs: json_tensor.arrays_to_predict_response(outputs, request_format),
+        )
+
+    def _status(self, route, versions) -> web.Response:
+        states = list(versions.states.values()) if versions is not None else []
+        if route.version is not None:
+            states = [s for s in states if s.version == route.version]
+            if not states:
+                raise ApiError("NOT_FOUND", f"Could not find version {route.version} of model {route.model}")
+        elif not states:
+            raise ApiError("NOT_FOUND", f"Could not find any versions of model {route.model}")
+        return _json_response(rest_api.model_status_json(states))
+
+    def _metadata(self, route, versions) -> tuple:
+        if versions is None:
+            raise ServableNotFoundError(_not_found_message(route))
+        lease = versions.acquire(route.version)
+        try:
+            servable = lease.servable
+            body = rest_api.model_metadata_json(route.model, servable.version, servable.signature_defs)
+        finally:
+            lease.release()
+        return _json_response(body), servable.version
+
+
+def _not_found_message(route) -> str:
+    request = (
+        f"Latest({route.model})" if route.version is None else f"Specific({route.model}, {route.version})"
+    )
+    return f"Servable not found for request: {request}"
+
+
+async def _read_body(request: web.Request, limit: int) -> bytes:
+    too_large = ApiError(
+        "RESOURCE_EXHAUSTED",
+        f"Request body is larger than the {limit}-byte limit (--max_request_bytes); send fewer instances",
+        http_status=413,
+    )
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large
+    try:
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise too_large from None
+
+
+def _model_error(error: Exception) -> ApiError:
+    import tensorflow as tf
+
+    if isinstance(error, tf.errors.InvalidArgumentError):
+        return ApiError("INVALID_ARGUMENT", error.message)
+    log.exception("Internal error while answering a request", exc_info=error)
+    return ApiError("INTERNAL", f"{type(error).__name__}: {error}")
+
+
+def build_app(core: ServingCore, metrics: ServingMetrics, options: ServerOptions) -> web.Application:
+    handlers = _Handlers(core, metrics, options)
+    # aiohttp enforces the body limit too (413) for bodies without Content-Length.
+    app = web.Application(middlewares=[handlers.auth], client_max_size=options.max_request_bytes)
+    app.router.add_get(PROMETHEUS_PATH, handlers.metrics_page)
+    app.router.add_route("GET", "/v1/{tail:.*}", handlers.v1)
+    app.router.add_route("POST", "/v1/{tail:.*}", handlers.v1)
+    app.router.add_route("*", "/{tail:.*}", handlers.not_found)
+    return app
+
+
+class Server:
+    """A running embedded server: `await start()`, then `url`, then `await stop()`."""
+
+    def __init__(self, options: ServerOptions):
+        self.options = options
+        self.metrics = ServingMetrics()
+        self.core: ServingCore | None = None
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.options.host}:{self.port}"
+
+    async def start(self) -> None:
+        self.core = ServingCore(self.options.core, self.metrics)
+        await self.core.start()
+        app = build_app(self.core, self.metrics, self.options)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.options.host, self.options.rest_api_port)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        log.info("Serving the REST API at %s", self.url)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self.core is not None:
+            await self.core.stop()
+
+
+async def serve_forever(options: ServerOptions, on_ready=None) -> None:
+    """Runs a server until cancelled (Ctrl-C in `polarity serve`)."""
+    server = Server(options)
+    await server.start()
+    if on_ready is not None:
+        on_ready(server)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await server.stop()
+
+
+class BackgroundServer:
+    """A server on its own event-loop thread, for tests, benchmarks and notebooks.
+
+    Use as a context manager; `url` is ready once `start()` returns.
+    """
+
+    def __init__(self, options: ServerOptions):
+        self.server = Server(options)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="polarity-serve", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def call(self, coroutine, timeout: float = 60):
+        """Runs a coroutine on the server's loop and returns its result."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+    def start(self) -> "BackgroundServer":
+        self._thread.start()
+        self.call(self.server.start(), timeout=300)
+        return self
+
+    def stop(self) -> None:
+        try:
+            self.call(self.server.stop())
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+
+    def __enter__(self) -> "BackgroundServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
