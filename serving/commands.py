@@ -1,0 +1,163 @@
+"""`polarity serve` and `polarity predict`.
+
+`serve` takes tensorflow_model_server's own flags (--rest_api_port, --model_name,
+--model_base_path, --model_config_file, --enable_batching, ...) so a command line
+moves between the two; the model defaults to the workspace's push directory.
+"""
+
+import asyncio
+import json
+import logging
+import pathlib
+import sys
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def register(commands, add_common_flags) -> None:
+    """Adds `serve` and `predict` to the `polarity` sub-commands."""
+    from serving import client, server, versions
+
+    serve = commands.add_parser("serve", help="Serve pushed models over TF Serving's REST API.")
+    add_common_flags(serve)
+    serve.add_argument(
+        "--rest_api_port", type=int, default=8501, help="REST port (default 8501; 0: any free)."
+    )
+    serve.add_argument(
+        "--host", default=server.DEFAULT_HOST, help="Address to bind (default 127.0.0.1: this machine only)."
+    )
+    serve.add_argument("--model_name", help="Model name in URLs (default: serving.model_name).")
+    serve.add_argument(
+        "--model_base_path", type=pathlib.Path, help="Versions directory (default: the push dir)."
+    )
+    serve.add_argument(
+        "--model_config_file", type=pathlib.Path, help="A ModelServerConfig text proto (models.config)."
+    )
+    serve.add_argument(
+        "--enable_batching", action="store_true", help="Batch concurrent requests server-side."
+    )
+    serve.add_argument("--batching_parameters_file", type=pathlib.Path, help="BatchingParameters text proto.")
+    serve.add_argument("--rest_api_timeout_in_ms", type=int, default=30_000, help="Per-request deadline.")
+    serve.add_argument(
+        "--rest_api_num_threads", type=int, default=4, help="Inference threads without batching."
+    )
+    defaults = versions.LoadOptions()
+    serve.add_argument(
+        "--file_system_poll_wait_seconds", type=float, default=defaults.file_system_poll_wait_seconds
+    )
+    serve.add_argument("--max_num_load_retries", type=int, default=defaults.max_num_load_retries)
+    serve.add_argument("--load_retry_interval_micros", type=int, default=defaults.load_retry_interval_micros)
+    serve.add_argument(
+        "--auth_token_file", type=pathlib.Path, help="Require 'Authorization: Bearer <file content>'."
+    )
+    serve.add_argument("--max_request_bytes", type=int, default=server.DEFAULT_MAX_REQUEST_BYTES)
+    serve.set_defaults(handler=cmd_serve)
+
+    predict = commands.add_parser("predict", help="Score reviews with a running server (REST).")
+    add_common_flags(predict)
+    predict.add_argument("texts", nargs="+", metavar="TEXT", help="Review text(s) to score.")
+    predict.add_argument("--url", default=client.DEFAULT_REST_URL, help="Server URL (default %(default)s).")
+    predict.add_argument("--model_name", help="Model name (default: serving.model_name).")
+    predict.add_argument(
+        "--auth_token_file", type=pathlib.Path, help="Bearer token file, if the server needs one."
+    )
+    predict.add_argument("--json", action="store_true", help="Print JSON.")
+    predict.set_defaults(handler=cmd_predict)
+
+
+def _read_token(path) -> str | None:
+    if path is None:
+        return None
+    token = pathlib.Path(path).read_text(encoding="utf-8").strip()
+    if not token:
+        raise ValueError(f"auth token file {path} is empty")
+    return token
+
+
+def server_options(args, config):
+    """ServerOptions from `serve`'s flags and the configuration (raises ValueError)."""
+    from serving import batching, core, model_config, server, versions
+
+    if args.model_config_file is not None:
+        if args.model_name or args.model_base_path:
+            raise ValueError("give --model_config_file or --model_name/--model_base_path, not both")
+        models = model_config.read_model_config(args.model_config_file)
+    else:
+        name = args.model_name or config.serving.model_name
+        models = (core.ModelConfig(name, (args.model_base_path or config.serving_dir).absolute()),)
+    params = None
+    if args.enable_batching or args.batching_parameters_file:
+        params = (
+            batching.read_batching_parameters(args.batching_parameters_file)
+            if args.batching_parameters_file
+            else batching.BatchingParameters()
+        )
+    load = versions.LoadOptions(
+        args.file_system_poll_wait_seconds, args.max_num_load_retries, args.load_retry_interval_micros
+    )
+    return server.ServerOptions(
+        core=core.CoreOptions(
+            models=models,
+            batching=params,
+            load=load,
+            rest_api_timeout_in_ms=args.rest_api_timeout_in_ms,
+            num_inference_threads=args.rest_api_num_threads,
+        ),
+        host=args.host,
+        rest_api_port=args.rest_api_port,
+        auth_token=_read_token(args.auth_token_file),
+        max_request_bytes=args.max_request_bytes,
+    )
+
+
+def cmd_serve(args, config) -> int:
+    from serving import model_config, server
+
+    try:
+        options = server_options(args, config)
+    except (ValueError, OSError, model_config.ModelConfigError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if options.host not in ("127.0.0.1", "localhost", "::1") and options.auth_token is None:
+        logging.warning(
+            "Binding %s without --auth_token_file: anyone who can reach it can query", options.host
+        )
+    for model in options.core.models:
+        print(f"Model '{model.name}' from {model.base_path}", flush=True)
+
+    def ready(running) -> None:
+        print(f"Serving at {running.url}/v1/models/<name> (Ctrl-C stops)", flush=True)
+
+    try:
+        asyncio.run(server.serve_forever(options, on_ready=ready))
+    except KeyboardInterrupt:
+        pass
+    except OSError as error:
+        print(f"error: cannot listen on {options.host}:{options.rest_api_port}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def cmd_predict(args, config) -> int:
+    from serving import client
+
+    try:
+        rest = client.RestClient(
+            args.url, args.model_name or config.serving.model_name, _read_token(args.auth_token_file)
+        )
+        predictions = rest.predict_texts(args.texts)
+    except (client.ServingError, ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        print(
+            json.dumps(
+                [{"text": t, **vars(p)} for t, p in zip(args.texts, predictions, strict=True)], indent=2
+            )
+        )
+        return EXIT_OK
+    for text, prediction in zip(args.texts, predictions, strict=True):
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        print(f"{prediction.probability:.4f}  label={prediction.label}  {shown}")
+    return EXIT_OK
