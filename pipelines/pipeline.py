@@ -5,6 +5,7 @@ This module wires components and nothing else: TensorFlow code lives in
 and the orchestrator.
 """
 
+import json
 import os
 
 from tfx import v1 as tfx
@@ -15,6 +16,19 @@ from components.pusher import AtomicPusher
 
 PREPROCESSING_FN = "components.preprocessing.preprocessing_fn"
 RUN_FN = "components.trainer.run_fn"
+
+# Pipeline parameters an operator may change per run without recompiling, when
+# the orchestrator takes them (Kubeflow Pipelines v2). TFX 1.16 only accepts a
+# RuntimeParameter as a whole execution property, so the span choice and the
+# trainer settings are JSON strings; the blessing thresholds live inside the
+# EvalConfig proto and are compiled in (change them and compile again).
+DATA_ROOT_PARAMETER = "data_root"
+DATA_RANGE_PARAMETER = "data_range_config"
+TRAINER_CONFIG_PARAMETER = "trainer_config"
+
+
+def _parameter(name: str, default: str) -> tfx.dsl.experimental.RuntimeParameter:
+    return tfx.dsl.experimental.RuntimeParameter(name=name, ptype=str, default=default)
 
 
 def create_pipeline(
@@ -35,6 +49,7 @@ def create_pipeline(
     enable_cache: bool = True,
     beam_pipeline_args: list[str] | None = None,
     metadata_connection_config=None,
+    runtime_parameters: bool = False,
 ) -> tfx.dsl.Pipeline:
     """Builds the pipeline: ingest the latest span, validate, transform, train,
     evaluate against the last blessed model, and push only a blessed model.
@@ -57,9 +72,23 @@ def create_pipeline(
       enable_cache: reuse outputs of components whose inputs did not change.
       beam_pipeline_args: Beam options for the Beam-based components.
       metadata_connection_config: ML Metadata connection (local runs).
+      runtime_parameters: expose the data root (`data_root`), the span choice
+        (`data_range_config`, a tfx RangeConfig as JSON; empty means the newest
+        span) and the trainer's custom config (`trainer_config`, JSON holding
+        the hyperparameters) as pipeline parameters whose defaults are the
+        values given here. Orchestrators that take per-run parameters use it.
     """
+    custom_config = {trainer.HYPERPARAMETERS_KEY: hyperparameters, trainer.MODEL_NAME_KEY: model_name}
+    input_base, range_config = data_root, None
+    # Only the data gate's error message uses the full pattern.
+    input_pattern = os.path.join(data_root, span_pattern)
+    if runtime_parameters:
+        input_base = _parameter(DATA_ROOT_PARAMETER, data_root)
+        range_config = _parameter(DATA_RANGE_PARAMETER, "")
+        custom_config = _parameter(TRAINER_CONFIG_PARAMETER, json.dumps(custom_config, sort_keys=True))
+        input_pattern = span_pattern
     example_gen = tfx.components.CsvExampleGen(
-        input_base=data_root,
+        input_base=input_base,
         input_config=tfx.proto.Input(
             splits=[tfx.proto.Input.Split(name="single_split", pattern=span_pattern)]
         ),
@@ -71,6 +100,7 @@ def create_pipeline(
                 ]
             )
         ),
+        range_config=range_config,
     )
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
     schema_gen = tfx.components.ImportSchemaGen(schema_file=os.path.join(schema_path, "schema.pbtxt"))
@@ -81,7 +111,7 @@ def create_pipeline(
         examples=example_gen.outputs["examples"],
         statistics=statistics_gen.outputs["statistics"],
         anomalies=example_validator.outputs["anomalies"],
-        input_pattern=os.path.join(data_root, span_pattern),
+        input_pattern=input_pattern,
         min_rows=min_rows,
     )
     components = [example_gen, statistics_gen, schema_gen, example_validator, data_gate]
@@ -116,7 +146,7 @@ def create_pipeline(
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"],
-        custom_config={trainer.HYPERPARAMETERS_KEY: hyperparameters, trainer.MODEL_NAME_KEY: model_name},
+        custom_config=custom_config,
     )
     model_resolver = tfx.dsl.Resolver(
         strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,

@@ -4,6 +4,7 @@ A YAML file (all keys optional) and `--set section.key=value` overrides feed
 `load_config`; every unknown key or wrong value is rejected with its dotted name.
 """
 
+import datetime
 import pathlib
 import re
 
@@ -15,6 +16,66 @@ from components.hyperparameters import Hyperparameters
 
 _HPARAMS = Hyperparameters()
 PIPELINE_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+# A container image reference: [registry[:port]/]path[:tag][@sha256:digest], lower case.
+IMAGE_PATTERN = (
+    r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
+)
+# Where Kubeflow steps read and write: an object store URI or an absolute path on a mounted volume.
+REMOTE_PATH_PATTERN = r"^(?:(?:gs|s3|minio)://[^/\s]+(?:/\S*)?|/\S*)$"
+_CRON_PRESETS = ("@hourly", "@daily", "@weekly", "@monthly", "@yearly")
+_CRON_FIELDS = (  # (name, lowest, highest) of the five fields of a cron expression
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+    ("day of week", 0, 6),
+)
+_CRON_NAMES = {
+    "month": ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"),
+    "day of week": ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"),
+}
+
+
+def _cron_value(text: str, name: str, low: int, high: int) -> int:
+    names = _CRON_NAMES.get(name, ())
+    if text.upper() in names:
+        return names.index(text.upper()) + (1 if name == "month" else 0)
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise ValueError(f"{name} field: {text!r} is not a number from {low} to {high}")
+    return int(text)
+
+
+def check_cron(expression: str) -> str:
+    """Validates a five-field cron expression (minute hour day month weekday) or a preset.
+
+    Returns:
+      the expression, stripped.
+
+    Raises:
+      ValueError: naming the field that is wrong.
+    """
+    expression = " ".join(expression.split())
+    if expression in _CRON_PRESETS:
+        return expression
+    fields = expression.split(" ")
+    if len(fields) != len(_CRON_FIELDS):
+        raise ValueError(
+            f"{expression!r} has {len(fields)} fields; write five (minute hour day-of-month month "
+            f"day-of-week), e.g. '0 3 * * *' for 03:00 daily, or one of {', '.join(_CRON_PRESETS)}"
+        )
+    for text, (name, low, high) in zip(fields, _CRON_FIELDS, strict=True):
+        for item in text.split(","):
+            base, _, step = item.partition("/")
+            if step and (not step.isdigit() or int(step) == 0):
+                raise ValueError(f"{name} field: step {step!r} in {item!r} must be a positive number")
+            if base == "*":
+                continue
+            first, _, last = base.partition("-")
+            start = _cron_value(first, name, low, high)
+            if last and _cron_value(last, name, low, high) < start:
+                raise ValueError(f"{name} field: range {base!r} runs backwards")
+    return expression
 
 
 class ConfigError(ValueError):
@@ -96,6 +157,118 @@ class ServingConfig(_Section):
     )
 
 
+class ResourcesConfig(_Section):
+    """CPU and memory one Kubeflow step asks for (requests and limits alike)."""
+
+    cpu: float = Field(gt=0, le=96, description="vCPUs, e.g. 0.5 or 4.")
+    memory_gb: float = Field(gt=0, le=1024, description="Memory in GB (10^9 bytes), as Kubeflow counts it.")
+
+
+def _default_resources() -> dict:
+    sizes = {
+        "CsvExampleGen": (2, 4),
+        "StatisticsGen": (2, 4),
+        "ImportSchemaGen": (0.5, 1),
+        "ExampleValidator": (1, 2),
+        "DataGate": (0.5, 1),
+        "Transform": (4, 8),
+        "Trainer": (4, 16),
+        "Evaluator": (2, 8),
+        "Pusher": (0.5, 2),
+    }
+    return {name: ResourcesConfig(cpu=cpu, memory_gb=memory) for name, (cpu, memory) in sizes.items()}
+
+
+class KubeflowConfig(_Section):
+    """Kubeflow Pipelines v2: the image, where steps read and write, sizes, and the schedule."""
+
+    image: str | None = Field(
+        None,
+        description="Image built from the Dockerfile, e.g. us-docker.pkg.dev/proj/repo/polarity:0.1.0.",
+    )
+    pipeline_root: str | None = Field(
+        None,
+        description="Where outputs go: a gs://, s3:// or minio:// URI, or a path on a mounted volume.",
+    )
+    data_root: str | None = Field(
+        None,
+        description="Span folders as steps see them (a pipeline parameter); default <pipeline_root>/data.",
+    )
+    serving_dir: str | None = Field(
+        None,
+        description="Where the Pusher publishes; default <pipeline_root>/serving/<serving.model_name>.",
+    )
+    schema_path: str = Field(
+        "/pipeline/schemas", pattern=r"^/\S*$", description="Directory of schema.pbtxt inside the image."
+    )
+    trainer_accelerator_type: str = Field(
+        "nvidia.com/gpu",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_./-]*$",
+        description="GPU resource the Trainer asks for (Vertex AI: e.g. NVIDIA_TESLA_T4).",
+    )
+    trainer_accelerator_count: int = Field(
+        1, ge=0, le=16, description="GPUs for the Trainer; 0 for CPU only."
+    )
+    resources: dict[str, ResourcesConfig] = Field(
+        default_factory=_default_resources, description="CPU and memory per component id."
+    )
+    host: str = Field(
+        "http://localhost:8080",
+        pattern=r"^https?://\S+$",
+        description="KFP API endpoint, e.g. a `kubectl port-forward svc/ml-pipeline-ui 8080:80`.",
+    )
+    namespace: str | None = Field(None, description="Kubeflow profile namespace (multi-user installs).")
+    experiment_id: str | None = Field(
+        None, description="KFP experiment of the recurring run; default one if unset."
+    )
+    schedule: str = Field("0 3 * * *", description="Cron (five fields, cluster time) of the recurring run.")
+    max_concurrency: int = Field(1, ge=1, le=10, description="Scheduled runs allowed at once.")
+
+    @pydantic.field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        return check_cron(value)
+
+    @pydantic.field_validator("image")
+    @classmethod
+    def _image(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(IMAGE_PATTERN, value):
+            raise ValueError(
+                "not a container image reference; write [registry/]path[:tag] in lower case, "
+                "e.g. us-docker.pkg.dev/my-project/pipelines/polarity:0.1.0"
+            )
+        return value
+
+    @pydantic.field_validator("pipeline_root", "data_root", "serving_dir")
+    @classmethod
+    def _remote_path(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(REMOTE_PATH_PATTERN, value):
+            raise ValueError(
+                "Kubeflow steps run in containers: give a gs://, s3:// or minio:// URI, "
+                "or an absolute path on a volume mounted in every step (e.g. gs://my-bucket/polarity)"
+            )
+        return value.rstrip("/") if value else value
+
+
+class AirflowConfig(_Section):
+    """The Airflow DAG built from the pipeline (pipelines/airflow_dag.py)."""
+
+    schedule: str | None = Field(
+        "0 3 * * *", description="Cron (five fields) or preset; null runs on demand."
+    )
+    start_date: datetime.date = Field(
+        datetime.date(2025, 1, 1), description="First date the DAG may run for."
+    )
+    catchup: bool = Field(False, description="Run every missed interval since start_date (rarely wanted).")
+    retries: int = Field(1, ge=0, le=10, description="Retries of a failed task.")
+    retry_delay_minutes: float = Field(5, gt=0, description="Wait before a retry.")
+
+    @pydantic.field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        return None if value is None else check_cron(value)
+
+
 class Config(_Section):
     """Everything a run needs; paths not given are derived from the workspace."""
 
@@ -107,6 +280,8 @@ class Config(_Section):
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     beam: BeamConfig = Field(default_factory=BeamConfig)
     serving: ServingConfig = Field(default_factory=ServingConfig)
+    kubeflow: KubeflowConfig = Field(default_factory=KubeflowConfig)
+    airflow: AirflowConfig = Field(default_factory=AirflowConfig)
 
     @property
     def data_root(self) -> pathlib.Path:
@@ -140,7 +315,10 @@ def _parse_override(override: str) -> tuple:
     match = re.fullmatch(r"([A-Za-z_][\w.]*)=(.*)", override, flags=re.DOTALL)
     if not match:
         raise ConfigError(f"--set {override!r}: expected section.key=value, e.g. training.epochs=3")
-    value = yaml.safe_load(match.group(2)) if match.group(2) else None
+    try:
+        value = yaml.safe_load(match.group(2)) if match.group(2) else None
+    except yaml.YAMLError:  # e.g. cron's '*/15 * * * *' or '@daily': take the text as it is
+        value = match.group(2)
     return match.group(1).split("."), value
 
 
