@@ -16,7 +16,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 # Modules that add sub-commands: each has `register(commands, add_common_flags)`,
 # where every parser it adds sets `handler=fn(args, config) -> exit code`.
-EXTENSIONS: tuple = ()
+EXTENSIONS: tuple = ("pipelines.commands", "serving.commands")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
