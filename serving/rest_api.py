@@ -167,12 +167,13 @@ def classification_results(probabilities) -> list:
 
 def classify_input(signature) -> str:
     """The serialized-Example input of a signature :classify can run, or an ApiError."""
-    if len(signature.inputs) == 1:
-        ((name, spec),) = signature.inputs.items()
-        if spec.dtype == "DT_STRING" and features.PROBABILITY_KEY in signature.outputs:
-            return name
+    spec = signature.inputs.get(features.EXAMPLES_INPUT_KEY)
+    if len(signature.inputs) == 1 and spec is not None and spec.dtype == "DT_STRING":
+        if features.PROBABILITY_KEY in signature.outputs:
+            return features.EXAMPLES_INPUT_KEY
     raise ApiError(
         "INVALID_ARGUMENT",
-        f"Signature '{signature.name}' cannot classify: :classify needs one serialized tf.Example "
-        f"input and a '{features.PROBABILITY_KEY}' output (use '{features.SERVING_SIGNATURE}').",
+        f"Signature '{signature.name}' cannot classify: :classify needs a single serialized tf.Example "
+        f"input '{features.EXAMPLES_INPUT_KEY}' and a '{features.PROBABILITY_KEY}' output "
+        f"(use '{features.SERVING_SIGNATURE}').",
     )

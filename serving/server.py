@@ -10,6 +10,7 @@ import dataclasses
 import hmac
 import json
 import logging
+import re
 import threading
 import time
 
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024
+API_PATH = re.compile(r"/v1/.*", re.IGNORECASE | re.DOTALL)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,6 +77,12 @@ class _Handlers:
 
     async def metrics_page(self, request: web.Request) -> web.Response:
         return web.Response(body=self.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
+
+    async def route(self, request: web.Request) -> web.Response:
+        # http_rest_api_handler.h kPathRegex "(?i)/v1/.*": the API paths are case-insensitive.
+        if API_PATH.fullmatch(request.path):
+            return await self.v1(request)
+        return await self.not_found(request)
 
     async def not_found(self, request: web.Request) -> web.Response:
         return _error_response(
@@ -214,9 +222,7 @@ def build_app(core: ServingCore, metrics: ServingMetrics, options: ServerOptions
     # aiohttp enforces the body limit too (413) for bodies without Content-Length.
     app = web.Application(middlewares=[handlers.auth], client_max_size=options.max_request_bytes)
     app.router.add_get(PROMETHEUS_PATH, handlers.metrics_page)
-    app.router.add_route("GET", "/v1/{tail:.*}", handlers.v1)
-    app.router.add_route("POST", "/v1/{tail:.*}", handlers.v1)
-    app.router.add_route("*", "/{tail:.*}", handlers.not_found)
+    app.router.add_route("*", "/{tail:.*}", handlers.route)
     return app
 
 

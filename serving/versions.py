@@ -185,6 +185,10 @@ class ModelVersions:
         self._set(version, END)
         log.info("Unloaded %s version %s", self.name, version)
 
+    def _needs_load(self, version: int) -> bool:
+        state = self.states.get(version)
+        return state is None or (state.state == END and state.error_code == "OK")
+
     def _aspired(self) -> set:
         failed = {v for v, s in self.states.items() if s.state == END and s.error_code != "OK"}
         candidates = [v for v in model_dir.list_versions(self.base_path) if v not in failed]
@@ -192,12 +196,12 @@ class ModelVersions:
 
     async def poll_once(self) -> None:
         """One pass of the source: load new aspired versions, retire the others."""
-        aspired = self._aspired()
-        for version in sorted(aspired, reverse=True):
-            state = self.states.get(version)
-            if state is None or (state.state == END and state.error_code == "OK"):
-                await self._load(version)
-        aspired = self._aspired()
+        while True:  # a failed load changes the aspired set (the next newest is aspired)
+            aspired = self._aspired()
+            pending = [v for v in sorted(aspired, reverse=True) if self._needs_load(v)]
+            if not pending:
+                break
+            await self._load(pending[0])
         if any(v in self._serving for v in aspired) or not aspired:
             for version in sorted(set(self._serving) - aspired):
                 task = asyncio.create_task(self._unload(version))
