@@ -1,0 +1,235 @@
+"""Closed-loop load on `polarity serve` over loopback, against the in-process model call.
+
+    python -m benchmarks.serving_bench --model-dir workspace/serving/polarity/<version> \\
+        --output benchmarks/results/serving.json
+
+--model-dir is a version directory the Pusher published (for example from
+`make run`'s workspace/serving/polarity/<version>); nothing is trained here. The
+server runs in its own process (as in production), the load generator (aiohttp,
+N concurrent clients, each sending its next request when the last one returns)
+in this one. Requests carry real reviews from the bundled corpus.
+
+Targets (issue "Serving"): single-review :predict p50 <= 5 ms and p99 <= 25 ms at
+low concurrency; >= 1,000 reviews/s with batching; server overhead <= 30% over
+the in-process call at batch 32.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import pathlib
+import platform
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _percentiles(seconds: list) -> dict:
+    ms = np.asarray(seconds) * 1000
+    return {
+        "p50_ms": round(float(np.percentile(ms, 50)), 3),
+        "p90_ms": round(float(np.percentile(ms, 90)), 3),
+        "p99_ms": round(float(np.percentile(ms, 99)), 3),
+        "mean_ms": round(float(ms.mean()), 3),
+    }
+
+
+def load_in_process(model_dir: pathlib.Path):
+    """The model's predict_text signature, loaded in this process."""
+    import tensorflow as tf
+
+    from components import features
+
+    return tf.saved_model.load(str(model_dir)).signatures[features.PREDICT_TEXT_SIGNATURE]
+
+
+def in_process(predict_text, reviews: list, batch: int, seconds: float, seed: int = 0) -> dict:
+    """The same signature called in-process on the same batches (inputs in, numpy out)."""
+    import tensorflow as tf
+
+    from components import features
+
+    rng = random.Random(seed)
+    timings = []
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline or len(timings) < 20:
+        texts = rng.sample(reviews, batch)
+        started = time.perf_counter()
+        outputs = predict_text(**{features.TEXT_KEY: tf.constant(texts)})
+        {name: value.numpy() for name, value in outputs.items()}
+        timings.append(time.perf_counter() - started)
+    timings = timings[3:]
+    result = _percentiles(timings)
+    result.update(
+        batch=batch, calls=len(timings), reviews_per_s=round(batch * len(timings) / sum(timings), 1)
+    )
+    return result
+
+
+async def closed_loop(
+    url: str, reviews: list, clients: int, batch: int, seconds: float, seed: int = 0
+) -> dict:
+    """`clients` concurrent clients for `seconds`; every request scores `batch` reviews."""
+    import aiohttp
+
+    from components import features
+
+    path = f"{url}/v1/models/polarity:predict"
+    latencies, failures = [], 0
+    deadline = time.perf_counter() + seconds
+
+    async def client(session, seed):
+        nonlocal failures
+        rng = random.Random(seed)
+        while time.perf_counter() < deadline:
+            body = {
+                "signature_name": features.PREDICT_TEXT_SIGNATURE,
+                "instances": rng.sample(reviews, batch),
+            }
+            started = time.perf_counter()
+            async with session.post(path, json=body) as response:
+                payload = await response.read()
+            elapsed = time.perf_counter() - started
+            if response.status == 200 and len(json.loads(payload)["predictions"]) == batch:
+                latencies.append(elapsed)
+            else:
+                failures += 1
+
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        warm = {"signature_name": features.PREDICT_TEXT_SIGNATURE, "instances": reviews[:batch]}
+        for _ in range(5):
+            async with session.post(path, json=warm) as response:
+                await response.read()
+        started = time.perf_counter()
+        await asyncio.gather(*(client(session, seed + i) for i in range(clients)))
+        elapsed = time.perf_counter() - started
+    result = _percentiles(latencies)
+    result.update(
+        clients=clients,
+        batch=batch,
+        requests=len(latencies),
+        failed=failures,
+        seconds=round(elapsed, 2),
+        requests_per_s=round(len(latencies) / elapsed, 1),
+        reviews_per_s=round(len(latencies) * batch / elapsed, 1),
+    )
+    return result
+
+
+def start_server(base: pathlib.Path, batching_file: pathlib.Path) -> tuple:
+    command = [sys.executable, "-m", "polarity.cli", "serve", "--model_base_path", str(base)]
+    command += ["--rest_api_port", "0", "--batching_parameters_file", str(batching_file)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    process = subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        match = re.search(r"Serving at (http://[\d.]+:\d+)", line)
+        if match:
+            return process, match.group(1)
+        if not line and process.poll() is not None:
+            break
+    process.kill()
+    raise RuntimeError("polarity serve did not start")
+
+
+def _target(value: float, limit: float, at_most: bool = True) -> dict:
+    return {"value": value, "target": limit, "met": bool(value <= limit if at_most else value >= limit)}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--model-dir", type=pathlib.Path, required=True, help="A pushed version directory.")
+    parser.add_argument(
+        "--output", type=pathlib.Path, default=REPO / "benchmarks" / "results" / "serving.json"
+    )
+    parser.add_argument("--seconds", type=float, default=5.0, help="Duration of each load scenario.")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if not (args.model_dir / "saved_model.pb").is_file():
+        parser.error(f"{args.model_dir} holds no saved_model.pb; pass <serving dir>/<version>")
+
+    from components import features
+    from polarity.data import read_reviews
+
+    reviews = [row[features.TEXT_KEY] for row in read_reviews()]
+    predict_text = load_in_process(args.model_dir)
+    results = {
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "loadavg_at_start": os.getloadavg(),
+        },
+        "model_dir": str(args.model_dir),
+        "reviews": {
+            "count": len(reviews),
+            "mean_words": round(float(np.mean([len(r.split()) for r in reviews])), 1),
+        },
+        "in_process": {f"batch_{b}": in_process(predict_text, reviews, b, args.seconds) for b in (1, 32)},
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        base = pathlib.Path(tmp) / "polarity"
+        shutil.copytree(args.model_dir, base / "1")
+        batching_file = pathlib.Path(tmp) / "batching.txt"
+        batching_file.write_text("max_batch_size { value: 64 }\nnum_batch_threads { value: 2 }\n")
+        process, url = start_server(base, batching_file)
+        try:
+            scenarios = {
+                "single_review_1_client": (1, 1),
+                "single_review_4_clients": (4, 1),
+                "batch_32_1_client": (1, 32),
+                "single_review_32_clients": (32, 1),
+                "batch_8_16_clients": (16, 8),
+            }
+            results["server"] = {
+                name: asyncio.run(closed_loop(url, reviews, clients, batch, args.seconds))
+                for name, (clients, batch) in scenarios.items()
+            }
+            # Overhead at batch 32: alternate in-process and server rounds on the same batches,
+            # so both see the same (shared, noisy) machine; compare the medians of their p50s.
+            paired = []
+            for round_seed in range(3):
+                local = in_process(predict_text, reviews, 32, args.seconds / 2, seed=round_seed)
+                remote = asyncio.run(closed_loop(url, reviews, 1, 32, args.seconds / 2, seed=round_seed))
+                paired.append({"in_process_p50_ms": local["p50_ms"], "server_p50_ms": remote["p50_ms"]})
+            results["batch_32_paired_rounds"] = paired
+        finally:
+            process.terminate()
+            process.wait(30)
+    server = results["server"]
+    single = server["single_review_1_client"]
+    paired = results["batch_32_paired_rounds"]
+    overhead = float(
+        np.median([r["server_p50_ms"] for r in paired]) / np.median([r["in_process_p50_ms"] for r in paired])
+        - 1
+    )
+    best_throughput = max(s["reviews_per_s"] for s in server.values())
+    results["targets"] = {
+        "single_review_p50_ms": _target(single["p50_ms"], 5.0),
+        "single_review_p99_ms": _target(single["p99_ms"], 25.0),
+        "reviews_per_s_with_batching": _target(best_throughput, 1000.0, at_most=False),
+        "server_overhead_at_batch_32": _target(round(overhead, 3), 0.30),
+    }
+    results["failed_requests"] = sum(s["failed"] for s in server.values())
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(results["targets"], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
