@@ -210,7 +210,8 @@ class KubeflowConfig(_Section):
         1, ge=0, le=16, description="GPUs for the Trainer; 0 for CPU only."
     )
     resources: dict[str, ResourcesConfig] = Field(
-        default_factory=_default_resources, description="CPU and memory per component id."
+        default_factory=_default_resources,
+        description="CPU and memory per component id; keys given replace the defaults one by one.",
     )
     host: str = Field(
         "http://localhost:8080",
@@ -228,6 +229,18 @@ class KubeflowConfig(_Section):
     @classmethod
     def _cron(cls, value: str) -> str:
         return check_cron(value)
+
+    @pydantic.field_validator("resources", mode="before")
+    @classmethod
+    def _over_defaults(cls, value):
+        """Given sizes replace the defaults key by key: `resources.Trainer.cpu=8` keeps the rest."""
+        if not isinstance(value, dict):
+            return value
+        merged = {name: size.model_dump() for name, size in _default_resources().items()}
+        for name, size in value.items():
+            given = size.model_dump() if isinstance(size, ResourcesConfig) else size
+            merged[name] = {**merged.get(name, {}), **given} if isinstance(given, dict) else given
+        return merged
 
     @pydantic.field_validator("image")
     @classmethod

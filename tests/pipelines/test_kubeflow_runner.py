@@ -182,3 +182,14 @@ def test_an_output_that_is_not_json_or_yaml_is_refused(tmp_path):
 
     with pytest.raises(ConfigError, match=r"--output .*pipeline\.txt: name a \.json or \.yaml file"):
         compile_kubeflow(kubeflow_config(), tmp_path / "pipeline.txt")
+
+
+def test_one_size_can_change_without_losing_the_others(tmp_path):
+    from pipelines.kubeflow_runner import compile_kubeflow
+
+    config = kubeflow_config("kubeflow.resources.Trainer.cpu=8")
+    job = compile_kubeflow(config, tmp_path / "sized.json")
+    containers = _containers(job["pipelineSpec"])
+    assert containers["Trainer"]["resources"]["cpuLimit"] == 8
+    assert containers["Trainer"]["resources"]["memoryLimit"] == 16  # the default, kept
+    assert all("cpuLimit" in container["resources"] for container in containers.values())

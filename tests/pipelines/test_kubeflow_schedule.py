@@ -132,3 +132,31 @@ def test_a_missing_pipeline_file_says_how_to_make_one(tmp_path, capsys):
     args = ("--pipeline", str(tmp_path / "nope.yaml"), "--set", f"kubeflow.pipeline_root={ROOT}")
     assert run_cli("schedule", "kubeflow", *args) == 2
     assert "write it with `polarity compile kubeflow`" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "expression", ["0 3 * * *", "*/15 1-5 * JAN-MAR MON,FRI", "@weekly", "  0   3 * * 1-5 "]
+)
+def test_valid_cron_expressions_are_accepted(expression):
+    from polarity.config import check_cron
+
+    assert check_cron(expression) == " ".join(expression.split())
+
+
+@pytest.mark.parametrize(
+    "expression, message",
+    [
+        ("0 3 * * * *", "has 6 fields; write five"),
+        ("60 * * * *", "minute field: '60' is not a number from 0 to 59"),
+        ("0 0 0 * *", "day of month field: '0' is not a number from 1 to 31"),
+        ("0 0 * * 7", "day of week field: '7' is not a number from 0 to 6"),
+        ("0 5-2 * * *", "hour field: range '5-2' runs backwards"),
+        ("*/0 * * * *", "minute field: step '0'"),
+        ("@often", "has 1 fields"),
+    ],
+)
+def test_bad_cron_expressions_name_the_field(expression, message):
+    from polarity.config import check_cron
+
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace("*", r"\*")):
+        check_cron(expression)
