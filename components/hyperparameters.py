@@ -7,11 +7,11 @@ import dataclasses
 class Hyperparameters:
     """What the pipeline configuration passes to the trainer (Trainer custom_config)."""
 
-    epochs: int = 8
+    epochs: int = 4
     batch_size: int = 64
-    learning_rate: float = 1e-2
+    learning_rate: float = 3e-3
     embedding_dim: int = 16
-    dropout: float = 0.4
+    dropout: float = 0.5
     early_stopping_patience: int = 1
     max_train_steps: int | None = None
 

@@ -1,5 +1,8 @@
 """Trains the model on transformed examples; no TFX types here but the data accessor."""
 
+import logging
+import warnings
+
 import keras
 import tensorflow as tf
 from tfx_bsl.public import tfxio
@@ -46,12 +49,7 @@ def train_model(
     """
     plan = plan or devices.plan_devices()
     with devices.make_strategy(plan).scope():
-        model = build_model(
-            embedding_dim=hparams.embedding_dim,
-            dropout=hparams.dropout,
-            learning_rate=hparams.learning_rate,
-            dtype_policy=plan.dtype_policy,
-        )
+        model = build_model(hparams, dtype_policy=plan.dtype_policy)
     if hparams.max_train_steps:
         train_dataset = train_dataset.take(hparams.max_train_steps)
     callbacks = [
@@ -61,5 +59,22 @@ def train_model(
         keras.callbacks.TensorBoard(log_dir=log_dir, update_freq="epoch"),
     ]
     epochs = 1 if hparams.max_train_steps else hparams.epochs
-    model.fit(train_dataset, validation_data=eval_dataset, epochs=epochs, callbacks=callbacks, verbose=2)
+    with warnings.catch_warnings():
+        # Keras learns the length of a one-pass dataset by running out of it.
+        warnings.filterwarnings("ignore", message="Your input ran out of data")
+        model.fit(
+            train_dataset,
+            validation_data=eval_dataset,
+            epochs=epochs,
+            callbacks=[*callbacks, _EpochLogger()],
+            verbose=0,
+        )
     return model
+
+
+class _EpochLogger(keras.callbacks.Callback):
+    """Logs each epoch's metrics (to the run log, not the console)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        metrics = ", ".join(f"{name}={value:.4f}" for name, value in sorted((logs or {}).items()))
+        logging.info("Epoch %d: %s", epoch + 1, metrics)

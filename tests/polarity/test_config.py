@@ -1,0 +1,69 @@
+"""The typed configuration: defaults that work, and errors that name the key."""
+
+import pathlib
+
+import pytest
+
+from components.hyperparameters import Hyperparameters
+from polarity.config import Config, ConfigError, default_config_yaml, load_config
+
+
+def test_defaults_derive_every_path_from_the_workspace(tmp_path):
+    config = load_config(workspace=tmp_path)
+    assert config.data_root == tmp_path / "data"
+    assert config.pipeline_root == tmp_path / "pipeline_root"
+    assert config.metadata_path == tmp_path / "metadata.sqlite"
+    assert config.serving_dir == tmp_path / "serving" / "polarity"
+
+
+def test_trainer_defaults_have_one_source():
+    assert Hyperparameters(**Config().training.model_dump()) == Hyperparameters()
+
+
+def test_yaml_file_and_overrides_apply_in_order(tmp_path):
+    path = tmp_path / "polarity.yaml"
+    path.write_text("training:\n  epochs: 3\nevaluation:\n  accuracy_floor: 0.7\n", encoding="utf-8")
+    config = load_config(path, overrides=["training.epochs=5", "data.train_spans=2"])
+    assert config.training.epochs == 5
+    assert config.evaluation.accuracy_floor == 0.7
+    assert config.data.train_spans == 2
+
+
+def test_unknown_key_is_named():
+    with pytest.raises(ConfigError, match=r"training\.epoch: unknown key"):
+        load_config(overrides=["training.epoch=3"])
+
+
+def test_wrong_value_is_named_with_what_was_given():
+    with pytest.raises(ConfigError, match=r"evaluation\.accuracy_floor: .*less than or equal to 1.*got 1\.5"):
+        load_config(overrides=["evaluation.accuracy_floor=1.5"])
+
+
+def test_pipeline_name_must_suit_every_orchestrator():
+    with pytest.raises(ConfigError, match="pipeline_name"):
+        load_config(overrides=["pipeline_name=My_Pipeline"])
+
+
+def test_span_pattern_needs_the_span_placeholder():
+    with pytest.raises(ConfigError, match=r"data\.span_pattern: .*must contain \{SPAN\}"):
+        load_config(overrides=["data.span_pattern=reviews/*.csv"])
+
+
+def test_missing_or_invalid_config_file_is_explained(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- just\n- a list\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="must hold a mapping"):
+        load_config(bad)
+
+
+def test_malformed_override_is_explained():
+    with pytest.raises(ConfigError, match="expected section.key=value"):
+        load_config(overrides=["epochs"])
+
+
+def test_default_yaml_round_trips(tmp_path):
+    path = pathlib.Path(tmp_path) / "defaults.yaml"
+    path.write_text(default_config_yaml(), encoding="utf-8")
+    assert load_config(path) == load_config()

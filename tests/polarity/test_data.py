@@ -1,0 +1,84 @@
+"""The data command: clean, deterministic spans of the bundled reviews."""
+
+import collections
+import csv
+
+import pytest
+
+from components import features
+from polarity import data
+
+
+@pytest.fixture(scope="module")
+def reviews():
+    return data.read_reviews()
+
+
+def test_bundled_corpus_is_imdb_and_rotten_tomatoes_balanced(reviews):
+    counts = collections.Counter((row[features.SOURCE_KEY], row[features.LABEL_KEY]) for row in reviews)
+    assert counts == {
+        ("imdb", "0"): 12500, ("imdb", "1"): 12500,
+        ("rotten_tomatoes", "0"): 4265, ("rotten_tomatoes", "1"): 4265,
+    }  # fmt: skip
+
+
+def test_clean_text_removes_html_and_puts_text_on_one_line():
+    assert data.clean_text("Good.<br /><br />Very  good &amp; fun\nreally") == "Good. Very good & fun really"
+
+
+def test_no_html_or_newline_survives_cleaning(reviews):
+    assert not [row for row in reviews if "<br" in row[features.TEXT_KEY] or "\n" in row[features.TEXT_KEY]]
+
+
+def test_spans_are_deterministic_for_a_seed_and_differ_across_seeds(reviews):
+    first = data.split_spans(reviews, 3, seed=5, limit=300)
+    assert first == data.split_spans(reviews, 3, seed=5, limit=300)
+    assert first != data.split_spans(reviews, 3, seed=6, limit=300)
+    assert [len(span) for span in first] == [100, 100, 100]
+
+
+def test_by_source_order_puts_imdb_spans_before_rotten_tomatoes(reviews):
+    spans = data.split_spans(reviews, 4, order="by-source")
+    assert {row[features.SOURCE_KEY] for row in spans[0]} == {"imdb"}
+    assert {row[features.SOURCE_KEY] for row in spans[-1]} == {"rotten_tomatoes"}
+
+
+def test_prepare_spans_writes_csv_files_with_the_source_column(tmp_path):
+    summaries = data.prepare_spans(tmp_path, spans=2, limit=50)
+    assert summaries == [
+        {"span": 1, "rows": 25, "state": "written"},
+        {"span": 2, "rows": 25, "state": "written"},
+    ]
+    with open(tmp_path / "span-2" / data.SPAN_FILE, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 25 and set(rows[0]) == set(data.COLUMNS)
+    assert data.latest_span(tmp_path) == 2
+
+
+def test_rewriting_the_same_span_leaves_the_file_untouched(tmp_path):
+    data.prepare_spans(tmp_path, limit=40)
+    path = tmp_path / "span-1" / data.SPAN_FILE
+    mtime = path.stat().st_mtime_ns
+    assert data.prepare_spans(tmp_path, limit=40)[0]["state"] == "unchanged"
+    assert path.stat().st_mtime_ns == mtime
+
+
+def test_other_content_for_an_existing_span_is_refused_without_force(tmp_path):
+    data.prepare_spans(tmp_path, limit=40)
+    original = (tmp_path / "span-1" / data.SPAN_FILE).read_bytes()
+    with pytest.raises(data.DataError, match="already exists with other content"):
+        data.prepare_spans(tmp_path, limit=40, seed=1)
+    assert (tmp_path / "span-1" / data.SPAN_FILE).read_bytes() == original
+    assert data.prepare_spans(tmp_path, limit=40, seed=1, force=True)[0]["state"] == "written"
+
+
+def test_a_csv_without_the_expected_columns_is_rejected(tmp_path):
+    path = tmp_path / "reviews.csv"
+    path.write_text("review,label\nnice,1\n", encoding="utf-8")
+    with pytest.raises(data.DataError, match=r"missing column\(s\) \['text', 'source'\]"):
+        data.read_reviews(path)
+
+
+def test_too_few_rows_for_the_spans_asked_is_an_error(reviews):
+    with pytest.raises(data.DataError, match="cannot make 5 spans"):
+        data.split_spans(reviews, 5, limit=3)

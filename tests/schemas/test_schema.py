@@ -1,0 +1,36 @@
+"""The curated schema parses, matches the feature contract, and accepts what `polarity data` writes."""
+
+import tensorflow_data_validation as tfdv
+
+from components import features
+from polarity import data
+from schemas import SCHEMA_FILE, schema_dir
+
+
+def load_schema():
+    return tfdv.load_schema_text(str(schema_dir() / SCHEMA_FILE))
+
+
+def test_schema_names_exactly_the_raw_features():
+    schema = load_schema()
+    assert {feature.name for feature in schema.feature} == set(features.RAW_FEATURE_KEYS)
+    source_domain = tfdv.get_domain(schema, features.SOURCE_KEY)
+    assert tuple(source_domain.value) == features.KNOWN_SOURCES
+    label_domain = tfdv.get_domain(schema, features.LABEL_KEY)
+    assert (label_domain.min, label_domain.max) == (min(features.LABEL_VALUES), max(features.LABEL_VALUES))
+
+
+def test_prepared_span_validates_without_anomalies(tmp_path):
+    data.prepare_spans(tmp_path, limit=300)
+    stats = tfdv.generate_statistics_from_csv(str(tmp_path / "span-1" / data.SPAN_FILE))
+    anomalies = tfdv.validate_statistics(stats, load_schema())
+    assert not anomalies.anomaly_info, anomalies
+
+
+def test_schema_flags_a_label_outside_0_1_and_an_unknown_source(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        "text,label,source\nfine film,1,imdb\nbad film,2,imdb\nok,0,letterboxd\n", encoding="utf-8"
+    )
+    anomalies = tfdv.validate_statistics(tfdv.generate_statistics_from_csv(str(path)), load_schema())
+    assert set(anomalies.anomaly_info) == {features.LABEL_KEY, features.SOURCE_KEY}
