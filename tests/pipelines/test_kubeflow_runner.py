@@ -58,6 +58,8 @@ def test_spec_holds_every_component_of_the_pipeline(compiled):
 def test_every_step_runs_the_configured_image_with_its_own_size(compiled):
     config, job, _, _ = compiled
     containers = _containers(job["pipelineSpec"])
+    unsized = sorted(set(containers) - set(config.kubeflow.resources))
+    assert not unsized, f"no default size for {unsized}: add them to _default_resources in polarity/config.py"
     for component_id, container in containers.items():
         size = config.kubeflow.resources[component_id]
         assert container["image"] == IMAGE, component_id
