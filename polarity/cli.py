@@ -100,16 +100,27 @@ def _root_cause(error: BaseException) -> BaseException:
     return error
 
 
-def print_summary(summary: dict, out=sys.stdout) -> None:
-    """The human form of a run summary."""
+def print_summary(summary: dict, out=None) -> None:
+    """The human form of a run summary, on `out` (default: sys.stdout when called)."""
     from polarity.render import render_summary
 
-    out.write(render_summary(summary))
+    (out or sys.stdout).write(render_summary(summary))
 
 
 def cmd_run(args, config: Config) -> int:
+    from polarity import lock
+
+    try:
+        with lock.workspace_lock(config.workspace):
+            return _run_locked(config)
+    except lock.WorkspaceBusyError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _run_locked(config: Config) -> int:
     from pipelines.local_runner import run_local
-    from polarity import data, metadata, progress, report
+    from polarity import data, metadata, progress, recovery, report
 
     if data.latest_span(config.data_root) is None:
         print(
@@ -121,6 +132,8 @@ def cmd_run(args, config: Config) -> int:
         return EXIT_USAGE
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     log_path = config.workspace.absolute() / "logs" / f"run-{stamp}.log"
+    for line in recovery.close_interrupted_runs(config.metadata_path, config.pipeline_root):
+        print(line)
     print(f"Running pipeline '{config.pipeline_name}' on {config.data_root} (log: {log_path})")
     failure: BaseException | None = None
     with progress.capture_run_logs(log_path):

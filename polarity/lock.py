@@ -1,0 +1,80 @@
+"""One writer per workspace: an exclusive, non-blocking lock on <workspace>/.polarity.lock.
+
+`polarity run` and `polarity rollback` hold it while they change ML Metadata, the
+pipeline root or the serving directory. It is an flock, not a pid file: the kernel
+releases it when the holder exits or is killed, so a lock file left behind by a
+crashed run never blocks the next one. The holder writes who it is into the file
+only so that a refused command can say whom it waits for.
+"""
+
+import contextlib
+import datetime
+import fcntl
+import json
+import os
+import pathlib
+import sys
+from collections.abc import Iterator
+
+LOCK_FILE = ".polarity.lock"
+
+
+class WorkspaceBusyError(RuntimeError):
+    """Another live process holds the workspace lock."""
+
+
+def lock_path(workspace: pathlib.Path) -> pathlib.Path:
+    return pathlib.Path(workspace).absolute() / LOCK_FILE
+
+
+def _holder_text(path: pathlib.Path) -> str:
+    try:
+        holder = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # the holder is between taking the lock and writing its name
+        return "another process"
+    return f"pid {holder.get('pid')} (`{holder.get('command')}`, started {holder.get('started')})"
+
+
+@contextlib.contextmanager
+def workspace_lock(workspace: pathlib.Path, command: str | None = None) -> Iterator[pathlib.Path]:
+    """Holds the workspace lock for the body of the `with`; never waits.
+
+    Args:
+      workspace: the workspace directory (created if missing).
+      command: what the holder is doing, for the message another command prints;
+        default this process's command line.
+
+    Yields:
+      The lock file's path.
+
+    Raises:
+      WorkspaceBusyError: another process holds the lock; the message names it
+        and says what to do.
+    """
+    path = lock_path(workspace)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # os.open makes the descriptor non-inheritable: programs the run starts do not keep the lock.
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise WorkspaceBusyError(
+                f"workspace {path.parent} is in use by {_holder_text(path)}, which holds {path}. "
+                "Only one run or rollback may change a workspace at a time: wait for it to finish "
+                "and try again (nothing was changed). The lock goes away by itself when that "
+                "process ends, also if it is killed."
+            ) from None
+        holder = {
+            "pid": os.getpid(),
+            "command": command or " ".join(["polarity", *sys.argv[1:]]),
+            "started": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        }
+        os.ftruncate(descriptor, 0)
+        os.pwrite(descriptor, json.dumps(holder).encode("utf-8"), 0)
+        try:
+            yield path
+        finally:
+            os.ftruncate(descriptor, 0)
+    finally:
+        os.close(descriptor)  # closing the only descriptor releases the flock
