@@ -16,7 +16,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 # Modules that add sub-commands: each has `register(commands, add_common_flags)`,
 # where every parser it adds sets `handler=fn(args, config) -> exit code`.
-EXTENSIONS: tuple = ("pipelines.commands", "serving.commands")
+EXTENSIONS: tuple = ("pipelines.commands", "serving.commands", "polarity.operations")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -141,7 +141,9 @@ def _run_locked(config: Config) -> int:
             run_local(config)
         except Exception as error:  # reported below with the run summary
             failure = _root_cause(error)
-    summary = report.run_summary(metadata.open_store(config.metadata_path), config.pipeline_name)
+    summary = report.run_summary(
+        metadata.open_store(config.metadata_path), config.pipeline_name, serving_dir=config.serving_dir
+    )
     if summary:
         print_summary(summary)
     if failure is not None:
@@ -158,7 +160,7 @@ def cmd_status(args, config: Config) -> int:
     except FileNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    summary = report.run_summary(store, config.pipeline_name)
+    summary = report.run_summary(store, config.pipeline_name, serving_dir=config.serving_dir)
     if summary is None:
         print(
             f"error: no run of pipeline '{config.pipeline_name}' in {config.metadata_path}", file=sys.stderr

@@ -3,7 +3,7 @@
 COLUMNS = ("examples", "accuracy", "auc", "precision", "recall", "calibration")
 
 
-def _metrics_table(metrics: dict) -> list[str]:
+def metrics_table(metrics: dict) -> list[str]:
     width = max([len("slice")] + [len(name) for name in metrics])
     lines = [f"    {'slice':<{width}}  " + "  ".join(f"{column:>11}" for column in COLUMNS)]
     for name, values in metrics.items():
@@ -32,7 +32,7 @@ def render_summary(summary: dict) -> str:
     lines.append(f"Anomalies: {len(anomalies)}" + "".join(f"\n  - {item}" for item in anomalies))
     if summary.get("metrics"):
         lines.append("Metrics on the eval split, per slice:")
-        lines += _metrics_table(summary["metrics"])
+        lines += metrics_table(summary["metrics"])
     if summary.get("blessed") is not None:
         lines.append(f"Blessed: {'yes' if summary['blessed'] else 'no'}")
         lines += [f"  - {reason}" for reason in summary.get("not_blessed_because") or []]
@@ -40,6 +40,10 @@ def render_summary(summary: dict) -> str:
         lines.append(f"Pushed model: {summary['pushed_model']} (version {summary['pushed_version']})")
     elif summary.get("pushed") is False:
         lines.append("Pushed model: none (not blessed; the serving directory is unchanged)")
+    serving = summary.get("serving")
+    if serving:
+        origin = f" (rollback of {serving['rollback_of']})" if serving.get("rollback_of") else ""
+        lines.append(f"Serving: version {serving['version']}{origin}")
     if summary.get("error"):
         lines.append(f"Failed at {summary['failed_component']}: {summary['error']}")
     return "\n".join(lines) + "\n"

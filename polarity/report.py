@@ -5,7 +5,7 @@ from tfx import v1 as tfx
 from tfx.types import artifact_utils
 
 from components import data_gate, features
-from polarity import metadata
+from polarity import metadata, rollback
 
 METRIC_NAMES = {
     "example_count": "examples",
@@ -103,8 +103,12 @@ def _summarize_node(summary: dict, node: metadata.NodeExecution) -> None:
         summary["pushed_version"] = metadata.custom_value(pushed, "pushed_version")
 
 
-def run_summary(store, pipeline_name: str, run=None) -> dict | None:
-    """The summary of one run (the latest by default); None if none ran."""
+def run_summary(store, pipeline_name: str, run=None, serving_dir=None) -> dict | None:
+    """The summary of one run (the latest by default); None if none ran.
+
+    With serving_dir, it also holds "serving": the version a server of that
+    directory serves and, if a rollback published it, the version it copies.
+    """
     if run is None:
         runs = metadata.pipeline_runs(store, pipeline_name)
         if not runs:
@@ -135,4 +139,6 @@ def run_summary(store, pipeline_name: str, run=None) -> dict | None:
     }
     for node in nodes:
         _summarize_node(summary, node)
+    if serving_dir is not None:
+        summary["serving"] = rollback.serving_state(serving_dir)
     return summary

@@ -1,0 +1,202 @@
+"""Where a pushed model came from, answered from ML Metadata's events.
+
+PushedModel (pushed_version) <- Pusher -> its model and blessing inputs;
+Model <- Trainer <- transformed examples <- Transform <- Examples (span) from
+CsvExampleGen; the blessing <- Evaluator -> its evaluation (metrics) and the
+baseline model it was compared against. A version published by a rollback is
+traced back to the version whose files it copies.
+"""
+
+import tensorflow_model_analysis as tfma
+from ml_metadata.proto import metadata_store_pb2
+from tfx import v1 as tfx
+
+from components import data_gate
+from polarity import metadata, report, rollback
+from serving import model_dir
+
+_INPUT, _OUTPUT = metadata_store_pb2.Event.INPUT, metadata_store_pb2.Event.OUTPUT
+_DONE = (metadata_store_pb2.Execution.COMPLETE,)
+
+
+class LineageError(LookupError):
+    """No lineage for the asked version, with what to do."""
+
+
+def _key(event) -> str:
+    return event.path.steps[0].key if event.path.steps else ""
+
+
+def _linked(store, execution_id: int, kind: int, key: str) -> list[metadata_store_pb2.Artifact]:
+    """The artifacts an execution read (INPUT) or wrote (OUTPUT) under key."""
+    ids = [
+        event.artifact_id
+        for event in store.get_events_by_execution_ids([execution_id])
+        if event.type == kind and _key(event) == key
+    ]
+    return store.get_artifacts_by_id(ids) if ids else []
+
+
+def _producer(store, artifact_id: int) -> metadata_store_pb2.Execution | None:
+    """The execution that made an artifact (not the cached runs that reused it)."""
+    ids = [e.execution_id for e in store.get_events_by_artifact_ids([artifact_id]) if e.type == _OUTPUT]
+    executions = sorted(store.get_executions_by_id(ids), key=lambda e: e.id)
+    made = [execution for execution in executions if execution.last_known_state in _DONE]
+    return (made or executions or [None])[0]
+
+
+def _run_of(store, execution: metadata_store_pb2.Execution | None) -> str | None:
+    if execution is None:
+        return None
+    runs = [c.name for c in store.get_contexts_by_execution(execution.id) if c.type == metadata.RUN_CONTEXT]
+    return runs[0] if runs else None
+
+
+def _pushes(store) -> list[tuple[metadata_store_pb2.Artifact, metadata_store_pb2.Execution]]:
+    """(PushedModel that was pushed, the Pusher execution that made it), oldest first."""
+    found = []
+    for artifact in store.get_artifacts_by_type("PushedModel"):
+        if metadata.custom_value(artifact, "pushed"):
+            execution = _producer(store, artifact.id)
+            if execution is not None:
+                found.append((artifact, execution))
+    return sorted(found, key=lambda pair: pair[1].id)
+
+
+def _push_of_version(store, version: int):
+    for artifact, execution in reversed(_pushes(store)):
+        if str(metadata.custom_value(artifact, "pushed_version")) == str(version):
+            return artifact, execution
+    return None
+
+
+def _pushed_version_of_model(store, model_id: int) -> int | None:
+    for artifact, execution in reversed(_pushes(store)):
+        if any(model.id == model_id for model in _linked(store, execution.id, _INPUT, "model")):
+            return int(metadata.custom_value(artifact, "pushed_version"))
+    return None
+
+
+def _training_data(store, model: metadata_store_pb2.Artifact) -> tuple:
+    """(trainer execution, [raw Examples artifacts]) of a model."""
+    trainer = _producer(store, model.id)
+    raw = []
+    for transformed in _linked(store, trainer.id, _INPUT, "examples") if trainer else []:
+        transform = _producer(store, transformed.id)
+        raw += _linked(store, transform.id, _INPUT, "examples") if transform else []
+    return trainer, raw
+
+
+def _baseline_metrics(evaluation_uri: str) -> dict[str, float]:
+    """The baseline model's overall metrics from the evaluation that compared it."""
+    values = {}
+    for record in tfma.load_metrics(evaluation_uri):
+        if report.slice_name(record.slice_key) != "overall":
+            continue
+        for item in record.metric_keys_and_values:
+            if item.key.model_name == "baseline" and not item.key.is_diff:
+                if item.key.name in report.METRIC_NAMES:
+                    values[report.METRIC_NAMES[item.key.name]] = round(item.value.double_value.value, 4)
+    return values
+
+
+def _baseline(store, evaluator, evaluation_uri: str | None) -> dict | None:
+    models = _linked(store, evaluator.id, _INPUT, "baseline_model") if evaluator else []
+    if not models:
+        return None
+    trainer = _producer(store, models[0].id)
+    return {
+        "model_uri": models[0].uri,
+        "pushed_version": _pushed_version_of_model(store, models[0].id),
+        "trained_in_run": _run_of(store, trainer),
+        "metrics": _baseline_metrics(evaluation_uri) if evaluation_uri else {},
+    }
+
+
+def _evaluation(store, pusher) -> dict:
+    blessings = _linked(store, pusher.id, _INPUT, "model_blessing")
+    evaluator = _producer(store, blessings[0].id) if blessings else None
+    evaluations = _linked(store, evaluator.id, _OUTPUT, "evaluation") if evaluator else []
+    uri = evaluations[0].uri if evaluations else None
+    return {
+        "blessed": bool(blessings and metadata.custom_value(blessings[0], "blessed")),
+        "evaluated_in_run": _run_of(store, evaluator),
+        "metrics": report.evaluation_metrics(uri) if uri else {},
+        "baseline": _baseline(store, evaluator, uri),
+    }
+
+
+def _resolve_version(serving_dir, version: int | None) -> tuple[int, int | None]:
+    """(asked or served version, the pushed version it copies if a rollback published it)."""
+    if version is None:
+        version = model_dir.latest_version(serving_dir)
+        if version is None:
+            raise LineageError(f"no model version in {serving_dir}: nothing is served; name a VERSION")
+    copies = rollback.rolled_back_from(serving_dir)
+    return version, (rollback.origin(version, copies) if version in copies else None)
+
+
+def model_lineage(store, serving_dir, version: int | None = None) -> dict:
+    """The lineage of a pushed version (default: the served one) as a JSON-ready dict.
+
+    Raises:
+      LineageError: the version was not pushed by a pipeline run in this store.
+    """
+    version, rollback_of = _resolve_version(serving_dir, version)
+    pushed_version = rollback_of or version
+    push = _push_of_version(store, pushed_version)
+    if push is None:
+        known = [str(metadata.custom_value(artifact, "pushed_version")) for artifact, _ in _pushes(store)]
+        raise LineageError(
+            f"version {pushed_version} was not pushed by a pipeline run recorded in this ML Metadata "
+            f"store; pushed versions: {', '.join(known) or 'none'}"
+        )
+    pushed, pusher = push
+    models = _linked(store, pusher.id, _INPUT, "model")
+    trainer, raw = _training_data(store, models[0]) if models else (None, [])
+    examples = [metadata.as_tfx_artifact(item, tfx.types.standard_artifacts.Examples) for item in raw]
+    return {
+        "version": version,
+        "served": version == model_dir.latest_version(serving_dir),
+        "rollback_of": rollback_of,
+        "pushed_version": pushed_version,
+        "pushed_model": metadata.custom_value(pushed, "pushed_destination"),
+        "pushed_in_run": _run_of(store, pusher),
+        "trained_in_run": _run_of(store, trainer),
+        "model_uri": models[0].uri if models else None,
+        "spans": sorted({data_gate.span_of(item) for item in examples}),
+        "examples": [item.uri for item in examples],
+        **_evaluation(store, pusher),
+    }
+
+
+def render_lineage(found: dict) -> str:
+    """The human form of `model_lineage`."""
+    from polarity.render import metrics_table
+
+    origin = f" (rollback of {found['rollback_of']})" if found["rollback_of"] else ""
+    lines = [
+        f"Model version {found['version']}{origin}: {'served now' if found['served'] else 'not served'}",
+        f"  Pushed in run {found['pushed_in_run']} as version {found['pushed_version']}: "
+        f"{found['pushed_model']}",
+        f"  Trained in run {found['trained_in_run']} on span(s) {', '.join(map(str, found['spans']))}",
+        f"  Model: {found['model_uri']}",
+        f"Blessed: {'yes' if found['blessed'] else 'no'} (evaluated in run {found['evaluated_in_run']})",
+    ]
+    if found["metrics"]:
+        lines += ["Metrics on the eval split, per slice:", *metrics_table(found["metrics"])]
+    baseline = found["baseline"]
+    if baseline is None:
+        lines.append("Baseline: none (the first blessed model; judged on the accuracy floor only)")
+    else:
+        accuracy = baseline["metrics"].get("accuracy")
+        which = (
+            f"version {baseline['pushed_version']}"
+            if baseline["pushed_version"] is not None
+            else f"model {baseline['model_uri']} (never pushed)"
+        )
+        lines.append(
+            f"Baseline: {which} trained in run {baseline['trained_in_run']}"
+            + (f", accuracy {accuracy:.4f}" if accuracy is not None else "")
+        )
+    return "\n".join(lines)
