@@ -7,7 +7,7 @@ from components import features
 ACCURACY_METRIC = "binary_accuracy"
 
 
-def slicing_specs() -> list:
+def span_slicing_specs() -> list:
     """Overall, by review source, and by review-length bucket."""
     return [
         tfma.SlicingSpec(),
@@ -16,7 +16,14 @@ def slicing_specs() -> list:
     ]
 
 
-def build_eval_config(accuracy_floor: float, max_accuracy_drop: float) -> tfma.EvalConfig:
+def golden_slicing_specs() -> list:
+    """Overall and by source: the golden set is small, so no length buckets."""
+    return [tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=[features.SOURCE_KEY])]
+
+
+def build_eval_config(
+    accuracy_floor: float, max_accuracy_drop: float, slicing_specs: list | None = None
+) -> tfma.EvalConfig:
     """Metrics per slice; a model is blessed when its overall accuracy reaches
     `accuracy_floor` and is at most `max_accuracy_drop` below the baseline's.
 
@@ -24,6 +31,7 @@ def build_eval_config(accuracy_floor: float, max_accuracy_drop: float) -> tfma.E
       accuracy_floor: absolute lower bound on overall BinaryAccuracy.
       max_accuracy_drop: tolerated accuracy regression against the last blessed
         model (ignored when there is none yet).
+      slicing_specs: the slices to report; `span_slicing_specs()` by default.
     """
     accuracy_threshold = tfma.MetricThreshold(
         value_threshold=tfma.GenericValueThreshold(lower_bound={"value": accuracy_floor}),
@@ -41,7 +49,7 @@ def build_eval_config(accuracy_floor: float, max_accuracy_drop: float) -> tfma.E
                 preprocessing_function_names=[features.TRANSFORM_SIGNATURE],
             )
         ],
-        slicing_specs=slicing_specs(),
+        slicing_specs=slicing_specs if slicing_specs is not None else span_slicing_specs(),
         metrics_specs=[
             tfma.MetricsSpec(
                 metrics=[

@@ -1,7 +1,8 @@
 """A Pusher executor that publishes versions atomically (see serving/model_dir.py).
 
 TFX's own Pusher copies straight into <base>/<version>, where TF Serving may
-find it half-written; this one stages and renames, and never reuses a version.
+find it half-written; this one stages and renames, never reuses a version, and
+does not publish again a model that is already there.
 """
 
 from typing import Any
@@ -38,8 +39,13 @@ class AtomicPusherExecutor(pusher_executor.Executor):
         proto_utils.json_to_proto(exec_properties[standard_component_specs.PUSH_DESTINATION_KEY], destination)
         base_dir = destination.filesystem.base_directory
         model_dir.remove_stale_staging(base_dir)
-        version = model_dir.next_version(base_dir)
-        published = model_dir.publish(model_path, base_dir, version)
+        version = model_dir.find_identical_version(base_dir, model_path)
+        if version is not None:
+            # A re-run re-blessed a model that is already published: record it, add nothing.
+            published = f"{base_dir}/{version}"
+        else:
+            version = model_dir.next_version(base_dir)
+            published = model_dir.publish(model_path, base_dir, version)
         io_utils.copy_dir(model_path, pushed_model.uri)
         self._MarkPushed(pushed_model, pushed_destination=str(published), pushed_version=str(version))
 

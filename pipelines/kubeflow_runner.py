@@ -19,7 +19,7 @@ _KFP_SPEC_SUFFIXES = (".json", ".yaml", ".yml")
 
 
 def kubeflow_paths(config: Config) -> dict:
-    """Pipeline root, data root and serving directory as the Kubeflow steps see them.
+    """Pipeline root, data and golden-set roots and serving directory as the Kubeflow steps see them.
 
     Raises:
       ConfigError: when a required key is unset, naming it and what to set.
@@ -36,6 +36,7 @@ def kubeflow_paths(config: Config) -> dict:
     return {
         "pipeline_root": root,
         "data_root": settings.data_root or f"{root}/data",
+        "golden_root": settings.golden_root or f"{root}/golden",
         "serving_dir": settings.serving_dir or f"{root}/serving/{config.serving.model_name}",
     }
 

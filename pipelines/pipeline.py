@@ -11,11 +11,15 @@ import os
 from tfx import v1 as tfx
 
 from components import eval_config, trainer
+from components.blessing_gate import BlessingGate
 from components.data_gate import DataGate
 from components.pusher import AtomicPusher
 
 PREPROCESSING_FN = "components.preprocessing.preprocessing_fn"
 RUN_FN = "components.trainer.run_fn"
+DATA_GATE_ID = "DataGate"
+BLESSING_GATE_ID = "BlessingGate"
+GOLDEN_SPLIT = "golden"
 
 # Pipeline parameters an operator may change per run without recompiling, when
 # the orchestrator takes them (Kubeflow Pipelines v2). TFX 1.16 only accepts a
@@ -41,6 +45,9 @@ def create_pipeline(
     hyperparameters: dict,
     accuracy_floor: float,
     max_accuracy_drop: float,
+    golden_root: str,
+    golden_accuracy_floor: float,
+    drift_checks: list[dict] | None = None,
     span_pattern: str = "span-{SPAN}/*.csv",
     train_spans: int = 1,
     train_buckets: int = 4,
@@ -64,6 +71,11 @@ def create_pipeline(
       hyperparameters: trainer hyperparameters (components/training.py).
       accuracy_floor: overall accuracy a model needs to be blessed.
       max_accuracy_drop: tolerated accuracy drop against the last blessed model.
+      golden_root: directory of the fixed golden set every candidate is also
+        evaluated on.
+      golden_accuracy_floor: accuracy a model needs on the golden set.
+      drift_checks: span-to-span drift thresholds and actions
+        (components/drift.DriftCheck fields); none by default.
       span_pattern: file glob under data_root with a {SPAN} placeholder.
       train_spans: train on the last K ingested spans.
       train_buckets: hash buckets per span in the train split.
@@ -107,14 +119,25 @@ def create_pipeline(
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
     )
+    # The statistics of the last span that passed the gate: the drift baseline.
+    previous_statistics = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestArtifactStrategy,
+        statistics=tfx.dsl.Channel(
+            type=tfx.types.standard_artifacts.ExampleStatistics,
+            producer_component_id=DATA_GATE_ID,
+            output_key="validated_statistics",
+        ),
+    ).with_id("previous_span_statistics")
     data_gate = DataGate(
         examples=example_gen.outputs["examples"],
         statistics=statistics_gen.outputs["statistics"],
         anomalies=example_validator.outputs["anomalies"],
+        previous_statistics=previous_statistics.outputs["statistics"],
         input_pattern=input_pattern,
         min_rows=min_rows,
-    )
-    components = [example_gen, statistics_gen, schema_gen, example_validator, data_gate]
+        drift_checks=json.dumps(drift_checks or [], sort_keys=True),
+    ).with_id(DATA_GATE_ID)
+    components = [example_gen, statistics_gen, schema_gen, example_validator, previous_statistics, data_gate]
 
     training_examples = example_gen.outputs["examples"]
     if train_spans > 1:
@@ -148,10 +171,15 @@ def create_pipeline(
         schema=schema_gen.outputs["schema"],
         custom_config=custom_config,
     )
+    # Only the BlessingGate's verdict counts as "blessed" for the baseline.
     model_resolver = tfx.dsl.Resolver(
         strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+        model_blessing=tfx.dsl.Channel(
+            type=tfx.types.standard_artifacts.ModelBlessing,
+            producer_component_id=BLESSING_GATE_ID,
+            output_key="blessing",
+        ),
     ).with_id("latest_blessed_model_resolver")
     evaluator = tfx.components.Evaluator(
         examples=example_gen.outputs["examples"],
@@ -159,14 +187,46 @@ def create_pipeline(
         baseline_model=model_resolver.outputs["model"],
         eval_config=eval_config.build_eval_config(accuracy_floor, max_accuracy_drop),
     )
+    golden_example_gen = tfx.components.CsvExampleGen(
+        input_base=golden_root,
+        input_config=tfx.proto.Input(splits=[tfx.proto.Input.Split(name="single_split", pattern="*.csv")]),
+        output_config=tfx.proto.Output(
+            split_config=tfx.proto.SplitConfig(
+                splits=[tfx.proto.SplitConfig.Split(name=GOLDEN_SPLIT, hash_buckets=1)]
+            )
+        ),
+    ).with_id("GoldenExampleGen")
+    golden_evaluator = tfx.components.Evaluator(
+        examples=golden_example_gen.outputs["examples"],
+        model=model_trainer.outputs["model"],
+        baseline_model=model_resolver.outputs["model"],
+        eval_config=eval_config.build_eval_config(
+            golden_accuracy_floor, max_accuracy_drop, slicing_specs=eval_config.golden_slicing_specs()
+        ),
+        example_splits=[GOLDEN_SPLIT],
+    ).with_id("GoldenEvaluator")
+    blessing_gate = BlessingGate(
+        model=model_trainer.outputs["model"],
+        span_blessing=evaluator.outputs["blessing"],
+        golden_blessing=golden_evaluator.outputs["blessing"],
+    ).with_id(BLESSING_GATE_ID)
     pusher = AtomicPusher(
         model=model_trainer.outputs["model"],
-        model_blessing=evaluator.outputs["blessing"],
+        model_blessing=blessing_gate.outputs["blessing"],
         push_destination=tfx.proto.PushDestination(
             filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_dir)
         ),
     ).with_id("Pusher")
-    components += [transform, model_trainer, model_resolver, evaluator, pusher]
+    components += [
+        transform,
+        model_trainer,
+        model_resolver,
+        evaluator,
+        golden_example_gen,
+        golden_evaluator,
+        blessing_gate,
+        pusher,
+    ]
     return tfx.dsl.Pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,

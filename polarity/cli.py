@@ -16,7 +16,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 # Modules that add sub-commands: each has `register(commands, add_common_flags)`,
 # where every parser it adds sets `handler=fn(args, config) -> exit code`.
-EXTENSIONS: tuple = ("pipelines.commands", "serving.commands", "polarity.operations")
+EXTENSIONS: tuple = ("pipelines.commands", "serving.commands", "polarity.operations", "polarity.simulate")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -77,6 +77,7 @@ def cmd_data(args, config: Config) -> int:
 
     summaries = data.prepare_spans(
         config.data_root,
+        config.golden_root,
         spans=args.spans,
         seed=args.seed,
         limit=args.limit,

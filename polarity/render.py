@@ -30,9 +30,16 @@ def render_summary(summary: dict) -> str:
         lines.append(f"Rows read: {sum(rows.values())} (span {summary.get('span')}: {split_text})")
     anomalies = summary.get("anomalies") or []
     lines.append(f"Anomalies: {len(anomalies)}" + "".join(f"\n  - {item}" for item in anomalies))
+    warnings = summary.get("drift_warnings") or []
+    if warnings:
+        lines.append("Drift from the previous span (warnings):")
+        lines += [f"  - {item}" for item in warnings]
     if summary.get("metrics"):
         lines.append("Metrics on the eval split, per slice:")
         lines += metrics_table(summary["metrics"])
+    if summary.get("golden_metrics"):
+        lines.append("Metrics on the golden set:")
+        lines += metrics_table(summary["golden_metrics"])
     if summary.get("blessed") is not None:
         lines.append(f"Blessed: {'yes' if summary['blessed'] else 'no'}")
         lines += [f"  - {reason}" for reason in summary.get("not_blessed_because") or []]

@@ -17,6 +17,10 @@ METRIC_NAMES = {
 }
 
 
+# Evaluator node id -> the summary key of its per-slice metrics.
+EVALUATORS = {"Evaluator": "metrics", "GoldenEvaluator": "golden_metrics"}
+
+
 def slice_name(slice_key) -> str:
     """'overall', 'source=imdb', 'length_bucket=20-99 words', ..."""
     parts = []
@@ -66,6 +70,18 @@ def blessing_reasons(evaluation_uri: str) -> list[str]:
     return reasons
 
 
+_PROTO_LISTS = ("RepeatedCompositeContainer", "ListValue")
+
+
+def _plain(value):
+    """JSON-ready copies of the dict/list views TFX returns for JSON properties."""
+    if hasattr(value, "items"):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)) or type(value).__name__ in _PROTO_LISTS:
+        return [_plain(item) for item in value]
+    return value
+
+
 def _first(node: metadata.NodeExecution, key: str):
     artifacts = node.outputs.get(key) or []
     return artifacts[0] if artifacts else None
@@ -90,12 +106,19 @@ def _summarize_node(summary: dict, node: metadata.NodeExecution) -> None:
             for split in artifact_utils.decode_split_names(anomalies.split_names)
             for line in data_gate.describe_anomalies(data_gate.load_split_anomalies(anomalies, split))
         ]
-    elif node.node_id == "Evaluator" and _first(node, "evaluation"):
+    elif node.node_id in EVALUATORS and _first(node, "evaluation"):
         uri = _first(node, "evaluation").uri
-        summary["metrics"] = evaluation_metrics(uri)
+        summary[EVALUATORS[node.node_id]] = evaluation_metrics(uri)
         blessing = _first(node, "blessing")
-        summary["blessed"] = bool(blessing and metadata.custom_value(blessing, "blessed"))
-        summary["not_blessed_because"] = [] if summary["blessed"] else blessing_reasons(uri)
+        if not (blessing and metadata.custom_value(blessing, "blessed")):
+            where = "golden set" if node.node_id == "GoldenEvaluator" else "span eval split"
+            summary["not_blessed_because"] += [f"{where}: {reason}" for reason in blessing_reasons(uri)]
+    elif node.node_id == "BlessingGate" and _first(node, "blessing"):
+        summary["blessed"] = bool(metadata.custom_value(_first(node, "blessing"), "blessed"))
+    elif node.node_id == "DataGate" and _first(node, "validated_statistics"):
+        validated = metadata.as_tfx_artifact(_first(node, "validated_statistics"), standard.ExampleStatistics)
+        summary["profile"] = _plain(validated.get_json_value_custom_property("profile"))
+        summary["drift_warnings"] = list(validated.get_json_value_custom_property("drift_warnings") or [])
     elif node.node_id == "Pusher" and _first(node, "pushed_model"):
         pushed = _first(node, "pushed_model")
         summary["pushed"] = bool(metadata.custom_value(pushed, "pushed"))
@@ -129,6 +152,9 @@ def run_summary(store, pipeline_name: str, run=None, serving_dir=None) -> dict |
         "rows": {},
         "anomalies": [],
         "metrics": {},
+        "golden_metrics": {},
+        "profile": None,
+        "drift_warnings": [],
         "blessed": None,
         "not_blessed_because": [],
         "pushed": None,

@@ -78,3 +78,22 @@ def remove_stale_staging(base_dir) -> list[str]:
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry.name)
     return removed
+
+
+def _fingerprint(model_dir: pathlib.Path) -> tuple:
+    """The bytes that identify a SavedModel: its graph and its variables' index."""
+    parts = []
+    for name in ("saved_model.pb", "variables/variables.index"):
+        path = model_dir / name
+        parts.append(path.read_bytes() if path.is_file() else b"")
+    return tuple(parts)
+
+
+def find_identical_version(base_dir, model_dir) -> int | None:
+    """The published version holding this very SavedModel (same graph and
+    variables index), if any: pushing the same model twice adds no version."""
+    wanted = _fingerprint(pathlib.Path(model_dir))
+    for version in reversed(list_versions(base_dir)):
+        if _fingerprint(pathlib.Path(base_dir) / str(version)) == wanted:
+            return version
+    return None

@@ -16,6 +16,7 @@ SMALL_ROWS = 2400
 SMALL_RUN_OVERRIDES = (
     "training.epochs=3",
     "evaluation.accuracy_floor=0.6",
+    "evaluation.golden_accuracy_floor=0.6",
     "data.min_rows=100",
 )
 
@@ -31,7 +32,14 @@ def write_small_spans(config, spans: int = 1, rows: int = SMALL_ROWS, first_span
     """Writes `spans` spans of real reviews (rows in all) into the config's data root."""
     from polarity import data
 
-    return data.prepare_spans(config.data_root, spans=spans, limit=rows, seed=seed, first_span=first_span)
+    return data.prepare_spans(
+        config.data_root, config.golden_root, spans=spans, limit=rows, seed=seed, first_span=first_span
+    )
+
+
+def small_run_flags() -> list:
+    """SMALL_RUN_OVERRIDES as `--set` command-line flags."""
+    return [flag for override in SMALL_RUN_OVERRIDES for flag in ("--set", override)]
 
 
 def run_cli(*argv: str) -> int:

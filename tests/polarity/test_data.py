@@ -44,32 +44,35 @@ def test_by_source_order_puts_imdb_spans_before_rotten_tomatoes(reviews):
 
 
 def test_prepare_spans_writes_csv_files_with_the_source_column(tmp_path):
-    summaries = data.prepare_spans(tmp_path, spans=2, limit=50)
+    summaries = data.prepare_spans(tmp_path / "data", tmp_path / "golden", spans=2, limit=50)
     assert summaries == [
         {"span": 1, "rows": 25, "state": "written"},
         {"span": 2, "rows": 25, "state": "written"},
     ]
-    with open(tmp_path / "span-2" / data.SPAN_FILE, newline="", encoding="utf-8") as handle:
+    with open(tmp_path / "data" / "span-2" / data.SPAN_FILE, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 25 and set(rows[0]) == set(data.COLUMNS)
-    assert data.latest_span(tmp_path) == 2
+    assert data.latest_span(tmp_path / "data") == 2
 
 
 def test_rewriting_the_same_span_leaves_the_file_untouched(tmp_path):
-    data.prepare_spans(tmp_path, limit=40)
-    path = tmp_path / "span-1" / data.SPAN_FILE
+    data.prepare_spans(tmp_path / "data", tmp_path / "golden", limit=40)
+    path = tmp_path / "data" / "span-1" / data.SPAN_FILE
     mtime = path.stat().st_mtime_ns
-    assert data.prepare_spans(tmp_path, limit=40)[0]["state"] == "unchanged"
+    assert data.prepare_spans(tmp_path / "data", tmp_path / "golden", limit=40)[0]["state"] == "unchanged"
     assert path.stat().st_mtime_ns == mtime
 
 
 def test_other_content_for_an_existing_span_is_refused_without_force(tmp_path):
-    data.prepare_spans(tmp_path, limit=40)
-    original = (tmp_path / "span-1" / data.SPAN_FILE).read_bytes()
+    data.prepare_spans(tmp_path / "data", tmp_path / "golden", limit=40)
+    original = (tmp_path / "data" / "span-1" / data.SPAN_FILE).read_bytes()
     with pytest.raises(data.DataError, match="already exists with other content"):
-        data.prepare_spans(tmp_path, limit=40, seed=1)
-    assert (tmp_path / "span-1" / data.SPAN_FILE).read_bytes() == original
-    assert data.prepare_spans(tmp_path, limit=40, seed=1, force=True)[0]["state"] == "written"
+        data.prepare_spans(tmp_path / "data", tmp_path / "golden", limit=40, seed=1)
+    assert (tmp_path / "data" / "span-1" / data.SPAN_FILE).read_bytes() == original
+    assert (
+        data.prepare_spans(tmp_path / "data", tmp_path / "golden", limit=40, seed=1, force=True)[0]["state"]
+        == "written"
+    )
 
 
 def test_a_csv_without_the_expected_columns_is_rejected(tmp_path):
@@ -82,3 +85,20 @@ def test_a_csv_without_the_expected_columns_is_rejected(tmp_path):
 def test_too_few_rows_for_the_spans_asked_is_an_error(reviews):
     with pytest.raises(data.DataError, match="cannot make 5 spans"):
         data.split_spans(reviews, 5, limit=3)
+
+
+def test_golden_set_is_fixed_balanced_and_held_out_of_every_span(tmp_path, reviews):
+    data.prepare_spans(tmp_path / "data", tmp_path / "golden", spans=2, seed=3)
+    with open(tmp_path / "golden" / data.SPAN_FILE, newline="", encoding="utf-8") as handle:
+        golden = list(csv.DictReader(handle))
+    counts = collections.Counter(row[features.SOURCE_KEY] for row in golden)
+    assert counts == {"imdb": data.GOLDEN_ROWS_PER_SOURCE, "rotten_tomatoes": data.GOLDEN_ROWS_PER_SOURCE}
+    span_rows = 0
+    for span in (1, 2):
+        path = tmp_path / "data" / f"span-{span}" / data.SPAN_FILE
+        with open(path, newline="", encoding="utf-8") as handle:
+            span_rows += len(list(csv.DictReader(handle)))
+    assert span_rows + len(golden) == len(reviews)
+    held_out, rest = data.split_golden(reviews)
+    assert len(held_out) + len(rest) == len(reviews)
+    assert [row[features.TEXT_KEY] for row in held_out] == [row[features.TEXT_KEY] for row in golden]

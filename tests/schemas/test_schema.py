@@ -21,8 +21,8 @@ def test_schema_names_exactly_the_raw_features():
 
 
 def test_prepared_span_validates_without_anomalies(tmp_path):
-    data.prepare_spans(tmp_path, limit=300)
-    stats = tfdv.generate_statistics_from_csv(str(tmp_path / "span-1" / data.SPAN_FILE))
+    data.prepare_spans(tmp_path / "data", tmp_path / "golden", limit=300)
+    stats = tfdv.generate_statistics_from_csv(str(tmp_path / "data" / "span-1" / data.SPAN_FILE))
     anomalies = tfdv.validate_statistics(stats, load_schema())
     assert not anomalies.anomaly_info, anomalies
 
@@ -34,3 +34,19 @@ def test_schema_flags_a_label_outside_0_1_and_an_unknown_source(tmp_path):
     )
     anomalies = tfdv.validate_statistics(tfdv.generate_statistics_from_csv(str(path)), load_schema())
     assert set(anomalies.anomaly_info) == {features.LABEL_KEY, features.SOURCE_KEY}
+
+
+def _anomalous_features(tmp_path, csv_text):
+    path = tmp_path / "span.csv"
+    path.write_text(csv_text, encoding="utf-8")
+    anomalies = tfdv.validate_statistics(tfdv.generate_statistics_from_csv(str(path)), load_schema())
+    return set(anomalies.anomaly_info)
+
+
+def test_schema_flags_a_missing_column(tmp_path):
+    assert _anomalous_features(tmp_path, "text,label\nfine film,1\nbad film,0\n") == {features.SOURCE_KEY}
+
+
+def test_schema_flags_an_unexpected_new_column(tmp_path):
+    found = _anomalous_features(tmp_path, "text,label,source,rating\nfine film,1,imdb,9\nbad,0,imdb,2\n")
+    assert found == {"rating"}

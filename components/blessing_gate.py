@@ -1,0 +1,35 @@
+"""Blesses a model only when every evaluation blessed it.
+
+The span Evaluator measures a candidate on the newest span's eval split; the
+golden Evaluator measures it on a fixed, trusted set no span can change (a
+model that learned flipped labels looks fine on its own span but fails there).
+The Pusher and the baseline resolver read only this gate's blessing.
+"""
+
+from tfx import v1 as tfx
+from tfx.components.evaluator import constants
+from tfx.utils import io_utils
+
+
+@tfx.dsl.components.component
+def BlessingGate(
+    model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model],
+    span_blessing: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelBlessing],
+    golden_blessing: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelBlessing],
+    blessing: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.ModelBlessing],
+) -> None:
+    """Writes a ModelBlessing that is blessed if and only if both inputs are."""
+    verdicts = {
+        "span": span_blessing.get_int_custom_property(constants.ARTIFACT_PROPERTY_BLESSED_KEY) == 1,
+        "golden": golden_blessing.get_int_custom_property(constants.ARTIFACT_PROPERTY_BLESSED_KEY) == 1,
+    }
+    blessed = all(verdicts.values())
+    blessing.set_string_custom_property(constants.ARTIFACT_PROPERTY_CURRENT_MODEL_URI_KEY, model.uri)
+    blessing.set_int_custom_property(constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY, model.id)
+    blessing.set_int_custom_property(
+        constants.ARTIFACT_PROPERTY_BLESSED_KEY,
+        constants.BLESSED_VALUE if blessed else constants.NOT_BLESSED_VALUE,
+    )
+    blessing.set_json_value_custom_property("verdicts", verdicts)
+    marker = constants.BLESSED_FILE_NAME if blessed else constants.NOT_BLESSED_FILE_NAME
+    io_utils.write_string_file(f"{blessing.uri}/{marker}", "")

@@ -1,0 +1,121 @@
+"""The whole pipeline end to end on small slices of the real reviews."""
+
+import csv
+
+import pytest
+from conftest import run_cli, small_config, small_run_flags, write_small_spans
+
+from pipelines.local_runner import run_local
+from polarity import data, metadata, report
+from serving import model_dir
+
+EXPECTED_COMPONENTS = {
+    "CsvExampleGen", "StatisticsGen", "ImportSchemaGen", "ExampleValidator", "previous_span_statistics",
+    "DataGate", "Transform", "Trainer", "latest_blessed_model_resolver", "Evaluator", "GoldenExampleGen",
+    "GoldenEvaluator", "BlessingGate", "Pusher",
+}  # fmt: skip
+
+
+def latest_summary(config):
+    return report.run_summary(metadata.open_store(config.metadata_path), config.pipeline_name)
+
+
+def test_first_run_executes_every_component_once_and_pushes_a_version(trained_workspace):
+    config, summary = trained_workspace
+    ids = [component["id"] for component in summary["components"]]
+    assert sorted(ids) == sorted(EXPECTED_COMPONENTS)
+    states = {component["id"]: component["state"] for component in summary["components"]}
+    assert states.pop("previous_span_statistics") == "empty"  # no earlier span yet
+    assert set(states.values()) == {"complete"}
+    assert summary["anomalies"] == []
+    assert sum(summary["rows"].values()) == 2400
+    assert summary["blessed"] is True
+    versions = model_dir.list_versions(config.serving_dir)
+    assert [str(version) for version in versions] == [summary["pushed_version"]]
+    assert (config.serving_dir / summary["pushed_version"] / "saved_model.pb").is_file()
+    assert not [p for p in config.serving_dir.iterdir() if p.name.startswith(model_dir.STAGING_PREFIX)]
+    assert set(summary["metrics"]) >= {"overall", "source=imdb", "source=rotten_tomatoes"}
+    assert any(name.startswith("length_bucket=") for name in summary["metrics"])
+    assert summary["golden_metrics"]["overall"]["examples"] == 1000
+
+
+@pytest.fixture(scope="module")
+def reruns(trained_workspace):
+    """The same workspace run twice more with no new data."""
+    config, first = trained_workspace
+    before = model_dir.list_versions(config.serving_dir)
+    run_local(config)
+    second = latest_summary(config)
+    run_local(config)
+    return config, first, before, second, latest_summary(config)
+
+
+def test_rerun_with_no_new_data_trains_nothing_and_pushes_nothing(reruns):
+    config, first, before, second, _ = reruns
+    assert second["run_id"] != first["run_id"]
+    states = {component["id"]: component["state"] for component in second["components"]}
+    for node in ("CsvExampleGen", "GoldenExampleGen", "StatisticsGen", "Transform", "Trainer"):
+        assert states[node] == "cached", states
+    # The first re-run finds the model itself as the blessed baseline and measures
+    # it again; the Pusher recognises the published model and adds no version.
+    assert second["pushed_version"] == first["pushed_version"]
+    assert model_dir.list_versions(config.serving_dir) == before
+
+
+def test_later_reruns_are_served_entirely_from_cache(reruns):
+    config, _, before, _, third = reruns
+    states = {component["id"]: component["state"] for component in third["components"]}
+    executed = {node: state for node, state in states.items() if state not in ("cached", "complete")}
+    assert executed == {}, states
+    ran = {node for node, state in states.items() if state == "complete"}
+    assert ran <= {"latest_blessed_model_resolver", "previous_span_statistics", "DataGate"}, states
+    assert model_dir.list_versions(config.serving_dir) == before
+
+
+def test_weak_model_on_a_new_span_is_not_blessed_and_serving_is_unchanged(reruns):
+    config, _, before, _, _ = reruns
+    write_small_spans(config, rows=800, first_span=2, seed=7)
+    weak = config.model_copy(
+        update={"training": config.training.model_copy(update={"max_train_steps": 1, "learning_rate": 1e-6})}
+    )
+    run_local(weak)
+    summary = latest_summary(weak)
+    assert summary["span"] == 2
+    assert summary["blessed"] is False
+    assert summary["pushed"] is False
+    assert summary["not_blessed_because"], "the reasons for not blessing must be reported"
+    assert model_dir.list_versions(config.serving_dir) == before
+
+
+def _write_span(config, rows):
+    path = config.data_root / "span-1" / data.SPAN_FILE
+    path.parent.mkdir(parents=True)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=data.COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+@pytest.mark.parametrize(
+    "bad_row, feature",
+    [
+        ({"text": "", "label": "1", "source": "imdb"}, "text"),
+        ({"text": "A fine film.", "label": "2", "source": "imdb"}, "label"),
+    ],
+    ids=["empty-text", "label-2"],
+)
+def test_bad_span_halts_at_validation_and_pushes_nothing(tmp_path, capsys, bad_row, feature):
+    config = small_config(tmp_path / "workspace")
+    golden, reviews = data.split_golden(data.read_reviews())
+    data.write_golden(config.golden_root, golden)
+    rows = data.split_spans(reviews, 1, limit=400)[0]
+    _write_span(config, rows[:200] + [bad_row] + rows[200:])
+    exit_code = run_cli("run", "--workspace", str(config.workspace), *small_run_flags())
+    captured = capsys.readouterr()
+    assert exit_code == 1
+    assert "Span 1" in captured.err and f"feature '{feature}'" in captured.err
+    assert "nothing was trained or pushed" in captured.err
+    summary = latest_summary(config)
+    assert summary["failed_component"] == "DataGate"
+    assert "Transform" not in {component["id"] for component in summary["components"]}
+    assert not config.serving_dir.exists()
