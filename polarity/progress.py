@@ -56,6 +56,9 @@ def capture_run_logs(log_path: pathlib.Path, stream: TextIO = sys.stdout) -> Ite
         for handler in list(logger.handlers):
             logger.removeHandler(handler)
         logger.propagate = logger is not root
+        # Components may lower the root level mid-run (Transform does); an explicit
+        # level here keeps the runner's INFO records flowing to our handlers.
+        logger.setLevel(logging.INFO)
     root.addHandler(file_handler)
     root.addHandler(progress)
     root.setLevel(logging.INFO)
