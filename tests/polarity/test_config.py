@@ -1,5 +1,6 @@
 """The typed configuration: defaults that work, and errors that name the key."""
 
+import json
 import pathlib
 
 import pytest
@@ -67,3 +68,13 @@ def test_default_yaml_round_trips(tmp_path):
     path = pathlib.Path(tmp_path) / "defaults.yaml"
     path.write_text(default_config_yaml(), encoding="utf-8")
     assert load_config(path) == load_config()
+
+
+def test_drift_section_feeds_the_gate_checks():
+    from components import drift
+
+    config = load_config(overrides=["drift.source_mix.action=halt", "drift.text_length.threshold=0.8"])
+    checks = {check.measure: check for check in drift.checks_from_json(json.dumps(config.drift.as_checks()))}
+    assert checks["label_balance"] == drift.DriftCheck("label_balance", 0.15, "halt")
+    assert checks["source_mix"] == drift.DriftCheck("source_mix", 0.30, "halt")
+    assert checks["text_length"] == drift.DriftCheck("text_length", 0.8, "warn")
