@@ -123,7 +123,8 @@ def _run_locked(config: Config) -> int:
     from pipelines.local_runner import run_local
     from polarity import data, metadata, progress, recovery, report
 
-    if data.latest_span(config.data_root) is None:
+    span = data.latest_span(config.data_root)
+    if span is None:
         print(
             f"error: no span-N/ folders in {config.data_root}. Run "
             f"`polarity data --workspace {config.workspace}` to prepare the bundled reviews, "
@@ -131,6 +132,11 @@ def _run_locked(config: Config) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    problems = data.encoding_problems(config.data_root, span, config.data.span_pattern)
+    if problems:
+        listing = "\n".join(f"  - {problem}" for problem in problems[:10])
+        print(f"Run halted before it started: span {span} is not UTF-8:\n{listing}", file=sys.stderr)
+        return EXIT_FAILED
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     log_path = config.workspace.absolute() / "logs" / f"run-{stamp}.log"
     for line in recovery.close_interrupted_runs(config.metadata_path, config.pipeline_root):

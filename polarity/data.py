@@ -187,6 +187,26 @@ def write_golden(golden_root: pathlib.Path, rows: Sequence[dict[str, str]]) -> s
     return "written"
 
 
+def encoding_problems(data_root: pathlib.Path, span: int, pattern: str = "span-{SPAN}/*.csv") -> list[str]:
+    """Lines of a span's files that are not UTF-8, named by file and line.
+
+    CsvExampleGen would stop on them with a bare decoding error deep inside
+    Beam; this names the place instead.
+    """
+    problems = []
+    for path in sorted(pathlib.Path(data_root).glob(pattern.replace("{SPAN}", str(span)))):
+        with open(path, "rb") as handle:
+            for number, line in enumerate(handle, start=1):
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError as error:
+                    problems.append(
+                        f"{path} line {number}: byte 0x{line[error.start]:02x} at column {error.start + 1} "
+                        "is not UTF-8; save the file as UTF-8"
+                    )
+    return problems
+
+
 def latest_span(data_root: pathlib.Path) -> int | None:
     """The highest N among data_root/span-N folders, or None."""
     numbers = [

@@ -30,3 +30,14 @@ def test_data_command_writes_a_span(tmp_path, capsys):
     assert run_cli("data", "--workspace", str(tmp_path), "--limit", "30") == 0
     assert "span-1: 30 reviews (written)" in capsys.readouterr().out
     assert (tmp_path / "data" / "span-1" / "reviews.csv").is_file()
+
+
+def test_a_span_with_non_utf8_bytes_is_refused_naming_file_and_line(tmp_path, capsys):
+    span = tmp_path / "data" / "span-1"
+    span.mkdir(parents=True)
+    (span / "reviews.csv").write_bytes(b"text,label,source\nfine film,1,imdb\ncaf\xe9 cr\xe8me,1,imdb\n")
+    assert run_cli("run", "--workspace", str(tmp_path)) == 1
+    err = capsys.readouterr().err
+    assert "span 1 is not UTF-8" in err
+    assert "reviews.csv line 3: byte 0xe9 at column 4" in err
+    assert not (tmp_path / "metadata.sqlite").exists()
