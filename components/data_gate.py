@@ -6,6 +6,10 @@ raises with a plain-words report, so that Transform, Trainer and Pusher never
 run on bad data.
 """
 
+import json
+import os
+
+import tensorflow as tf
 from tensorflow_data_validation.utils import anomalies_util
 from tfx import v1 as tfx
 from tfx.components.statistics_gen import stats_artifact_utils
@@ -78,13 +82,21 @@ def load_split_statistics(statistics_artifact) -> list:
     ]
 
 
-def drift_report(statistics_artifact, previous_artifact, checks_json: str) -> tuple:
-    """(profile of this span, drift findings against the previous validated span)."""
-    profile = drift.span_profile(load_split_statistics(statistics_artifact))
-    if previous_artifact is None:
-        return profile, []
-    previous = drift.span_profile(load_split_statistics(previous_artifact))
-    return profile, drift.find_drift(previous, profile, drift.checks_from_json(checks_json))
+def read_baseline(path: str) -> dict | None:
+    """The profile of the last span that passed the gate, or None before the first."""
+    if not path or not tf.io.gfile.exists(path):
+        return None
+    with tf.io.gfile.GFile(path) as handle:
+        return json.load(handle)
+
+
+def write_baseline(path: str, span: int, profile: dict) -> None:
+    """Replaces the drift baseline (write then rename: never half-written)."""
+    tf.io.gfile.makedirs(os.path.dirname(path))
+    staging = f"{path}.tmp"
+    with tf.io.gfile.GFile(staging, "w") as handle:
+        json.dump({"span": span, "profile": profile}, handle)
+    tf.io.gfile.rename(staging, path, overwrite=True)
 
 
 @tfx.dsl.components.component
@@ -96,19 +108,22 @@ def DataGate(
     input_pattern: tfx.dsl.components.Parameter[str],
     min_rows: tfx.dsl.components.Parameter[int],
     drift_checks: tfx.dsl.components.Parameter[str] = "[]",
-    previous_statistics: tfx.dsl.components.InputArtifact[
-        tfx.types.standard_artifacts.ExampleStatistics
-    ] = None,  # optional: none before the first span passes
+    drift_baseline: tfx.dsl.components.Parameter[str] = "",
 ) -> None:
     """Raises DataValidationError, stopping the run, if the span has an anomaly
-    or drifted past a "halt" threshold from the previous validated span.
+    or drifted past a "halt" threshold from the last span that passed.
 
-    A span that passes is published as `validated_statistics` (a copy of its
-    statistics with its profile and drift warnings as properties): the next
-    run's previous span.
+    The profile of a span that passes becomes the drift baseline (a small JSON
+    file at `drift_baseline`, on the pipeline root, so every orchestrator sees
+    it), and the span's statistics are published as `validated_statistics`
+    with its profile and drift warnings as properties.
     """
     problems = span_problems(anomalies, statistics, min_rows)
-    profile, findings = drift_report(statistics, previous_statistics, drift_checks)
+    profile = drift.span_profile(load_split_statistics(statistics))
+    baseline = read_baseline(drift_baseline)
+    findings = []
+    if baseline is not None:
+        findings = drift.find_drift(baseline["profile"], profile, drift.checks_from_json(drift_checks))
     problems += [finding.describe() for finding in findings if finding.action == drift.HALT]
     span = span_of(examples)
     if problems:
@@ -125,5 +140,6 @@ def DataGate(
     validated_statistics.set_json_value_custom_property(
         "drift_warnings", [finding.describe() for finding in findings if finding.action == drift.WARN]
     )
-    previous_span = span_of(previous_statistics) if previous_statistics else 0
-    validated_statistics.set_int_custom_property("previous_span", previous_span)
+    validated_statistics.set_int_custom_property("previous_span", baseline["span"] if baseline else 0)
+    if drift_baseline:
+        write_baseline(drift_baseline, span, profile)

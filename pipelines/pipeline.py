@@ -119,25 +119,17 @@ def create_pipeline(
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
     )
-    # The statistics of the last span that passed the gate: the drift baseline.
-    previous_statistics = tfx.dsl.Resolver(
-        strategy_class=tfx.dsl.experimental.LatestArtifactStrategy,
-        statistics=tfx.dsl.Channel(
-            type=tfx.types.standard_artifacts.ExampleStatistics,
-            producer_component_id=DATA_GATE_ID,
-            output_key="validated_statistics",
-        ),
-    ).with_id("previous_span_statistics")
     data_gate = DataGate(
         examples=example_gen.outputs["examples"],
         statistics=statistics_gen.outputs["statistics"],
         anomalies=example_validator.outputs["anomalies"],
-        previous_statistics=previous_statistics.outputs["statistics"],
         input_pattern=input_pattern,
         min_rows=min_rows,
         drift_checks=json.dumps(drift_checks or [], sort_keys=True),
+        # The last passing span's profile, kept on the pipeline root for every orchestrator.
+        drift_baseline=os.path.join(pipeline_root, DATA_GATE_ID, "drift_baseline.json"),
     ).with_id(DATA_GATE_ID)
-    components = [example_gen, statistics_gen, schema_gen, example_validator, previous_statistics, data_gate]
+    components = [example_gen, statistics_gen, schema_gen, example_validator, data_gate]
 
     training_examples = example_gen.outputs["examples"]
     if train_spans > 1:

@@ -148,9 +148,11 @@ def _run_locked(config: Config) -> int:
             run_local(config)
         except Exception as error:  # reported below with the run summary
             failure = _root_cause(error)
-    summary = report.run_summary(
-        metadata.open_store(config.metadata_path), config.pipeline_name, serving_dir=config.serving_dir
-    )
+    summary = None
+    if config.metadata_path.is_file():  # a run that failed before its first component has none
+        summary = report.run_summary(
+            metadata.open_store(config.metadata_path), config.pipeline_name, serving_dir=config.serving_dir
+        )
     if summary:
         print_summary(summary)
     if failure is not None:

@@ -12,7 +12,6 @@ PIPELINE_CONTEXT = "pipeline"
 RUN_CONTEXT = "pipeline_run"
 NODE_CONTEXT = "node"
 EXECUTION_RESULT = "__execution_result__"
-NOTHING_TO_RESOLVE = "returned None."  # InputResolutionError of a resolver strategy
 STATES = {
     metadata_store_pb2.Execution.NEW: "new",
     metadata_store_pb2.Execution.RUNNING: "running",
@@ -98,10 +97,6 @@ def run_executions(store, run: metadata_store_pb2.Context) -> list[NodeExecution
             key = event.path.steps[0].key if event.path.steps else "output"
             outputs.setdefault(key, []).append(artifacts[event.artifact_id])
         state, error = STATES.get(execution.last_known_state, "unknown"), _error_message(execution)
-        if state == "failed" and "InputResolutionError" in error and NOTHING_TO_RESOLVE in error:
-            # A resolver with nothing to resolve yet (e.g. no earlier span): TFX
-            # records it as failed and runs the downstream nodes without it.
-            state, error = "empty", ""
         nodes.append(
             NodeExecution(
                 node_id=node_names[0].split(".", 1)[-1] if node_names else execution.type,

@@ -42,13 +42,13 @@ class ComponentProgress(logging.Handler):
 
 
 @contextlib.contextmanager
-def capture_run_logs(log_path: pathlib.Path, stream: TextIO = sys.stdout) -> Iterator[ComponentProgress]:
+def capture_run_logs(log_path: pathlib.Path, stream: TextIO | None = None) -> Iterator[ComponentProgress]:
     """Sends every log record to log_path and component progress to stream."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()
     file_handler = logging.FileHandler(log_path, encoding="utf-8")
     file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    progress = ComponentProgress(stream)
+    progress = ComponentProgress(stream or sys.stdout)
     # TensorFlow's logger prints through its own handler: route it to the file too.
     loggers = [root, *(logging.getLogger(name) for name in _LIBRARY_LOGGERS)]
     saved = [(logger, logger.level, list(logger.handlers), logger.propagate) for logger in loggers]
