@@ -11,8 +11,10 @@ import os
 from tfx import v1 as tfx
 
 from components import eval_config, trainer
+from components import golden_evaluator as golden_evaluator_outputs
 from components.blessing_gate import BlessingGate
 from components.data_gate import DataGate
+from components.golden_evaluator import GoldenEvaluator
 from components.pusher import AtomicPusher
 
 PREPROCESSING_FN = "components.preprocessing.preprocessing_fn"
@@ -188,7 +190,7 @@ def create_pipeline(
             )
         ),
     ).with_id("GoldenExampleGen")
-    golden_evaluator = tfx.components.Evaluator(
+    golden_evaluator = GoldenEvaluator(
         examples=golden_example_gen.outputs["examples"],
         model=model_trainer.outputs["model"],
         baseline_model=model_resolver.outputs["model"],
@@ -200,7 +202,7 @@ def create_pipeline(
     blessing_gate = BlessingGate(
         model=model_trainer.outputs["model"],
         span_blessing=evaluator.outputs["blessing"],
-        golden_blessing=golden_evaluator.outputs["blessing"],
+        golden_blessing=golden_evaluator.outputs[golden_evaluator_outputs.BLESSING_KEY],
     ).with_id(BLESSING_GATE_ID)
     pusher = AtomicPusher(
         model=model_trainer.outputs["model"],

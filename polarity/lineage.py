@@ -115,7 +115,10 @@ def _baseline(store, evaluator, evaluation_uri: str | None) -> dict | None:
 
 def _evaluation(store, pusher) -> dict:
     blessings = _linked(store, pusher.id, _INPUT, "model_blessing")
-    evaluator = _producer(store, blessings[0].id) if blessings else None
+    gate = _producer(store, blessings[0].id) if blessings else None
+    # The Pusher reads the BlessingGate's verdict; the span Evaluator's is one of its inputs.
+    span_blessings = _linked(store, gate.id, _INPUT, "span_blessing") if gate else []
+    evaluator = _producer(store, span_blessings[0].id) if span_blessings else gate
     evaluations = _linked(store, evaluator.id, _OUTPUT, "evaluation") if evaluator else []
     uri = evaluations[0].uri if evaluations else None
     return {

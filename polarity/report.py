@@ -4,7 +4,7 @@ import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 from tfx.types import artifact_utils
 
-from components import data_gate, features
+from components import data_gate, features, golden_evaluator
 from polarity import metadata, rollback
 
 METRIC_NAMES = {
@@ -17,8 +17,11 @@ METRIC_NAMES = {
 }
 
 
-# Evaluator node id -> the summary key of its per-slice metrics.
-EVALUATORS = {"Evaluator": "metrics", "GoldenEvaluator": "golden_metrics"}
+# Evaluator node id -> (its output keys for evaluation and blessing, the summary key of its metrics).
+EVALUATORS = {
+    "Evaluator": ("evaluation", "blessing", "metrics"),
+    "GoldenEvaluator": (golden_evaluator.EVALUATION_KEY, golden_evaluator.BLESSING_KEY, "golden_metrics"),
+}
 
 
 def slice_name(slice_key) -> str:
@@ -106,10 +109,11 @@ def _summarize_node(summary: dict, node: metadata.NodeExecution) -> None:
             for split in artifact_utils.decode_split_names(anomalies.split_names)
             for line in data_gate.describe_anomalies(data_gate.load_split_anomalies(anomalies, split))
         ]
-    elif node.node_id in EVALUATORS and _first(node, "evaluation"):
-        uri = _first(node, "evaluation").uri
-        summary[EVALUATORS[node.node_id]] = evaluation_metrics(uri)
-        blessing = _first(node, "blessing")
+    elif node.node_id in EVALUATORS and _first(node, EVALUATORS[node.node_id][0]):
+        evaluation_key, blessing_key, metrics_key = EVALUATORS[node.node_id]
+        uri = _first(node, evaluation_key).uri
+        summary[metrics_key] = evaluation_metrics(uri)
+        blessing = _first(node, blessing_key)
         if not (blessing and metadata.custom_value(blessing, "blessed")):
             where = "golden set" if node.node_id == "GoldenEvaluator" else "span eval split"
             summary["not_blessed_because"] += [f"{where}: {reason}" for reason in blessing_reasons(uri)]

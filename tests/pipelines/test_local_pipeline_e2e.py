@@ -83,33 +83,48 @@ def test_weak_model_on_a_new_span_is_not_blessed_and_serving_is_unchanged(reruns
     assert model_dir.list_versions(config.serving_dir) == before
 
 
-def _write_span(config, rows):
+def _write_span(config, rows, columns=data.COLUMNS):
     path = config.data_root / "span-1" / data.SPAN_FILE
     path.parent.mkdir(parents=True)
     with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=data.COLUMNS)
+        writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
 
 
-@pytest.mark.parametrize(
-    "bad_row, feature",
-    [
-        ({"text": "", "label": "1", "source": "imdb"}, "text"),
-        ({"text": "A fine film.", "label": "2", "source": "imdb"}, "label"),
-    ],
-    ids=["empty-text", "label-2"],
-)
-def test_bad_span_halts_at_validation_and_pushes_nothing(tmp_path, capsys, bad_row, feature):
+def _insert(row):
+    return lambda rows: (rows[:200] + [row] + rows[200:], data.COLUMNS)
+
+
+def _without_source(rows):
+    return [{k: v for k, v in row.items() if k != "source"} for row in rows], ("text", "label")
+
+
+def _with_rating(rows):
+    return [{**row, "rating": "7"} for row in rows], (*data.COLUMNS, "rating")
+
+
+# Each spoils a span of 400 real reviews; the message must name what is wrong.
+BAD_SPANS = {
+    "empty-text": (_insert({"text": "", "label": "1", "source": "imdb"}), "feature 'text'"),
+    "label-2": (_insert({"text": "A fine film.", "label": "2", "source": "imdb"}), "feature 'label'"),
+    "missing-column": (_without_source, "feature 'source'"),
+    "new-column": (_with_rating, "feature 'rating'"),
+    "few-rows": (lambda rows: (rows[:50], data.COLUMNS), "50 rows, fewer than data.min_rows=100"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_SPANS))
+def test_bad_span_halts_at_validation_and_pushes_nothing(tmp_path, capsys, case):
+    spoil, message = BAD_SPANS[case]
     config = small_config(tmp_path / "workspace")
     golden, reviews = data.split_golden(data.read_reviews())
     data.write_golden(config.golden_root, golden)
-    rows = data.split_spans(reviews, 1, limit=400)[0]
-    _write_span(config, rows[:200] + [bad_row] + rows[200:])
+    _write_span(config, *spoil(data.split_spans(reviews, 1, limit=400)[0]))
     exit_code = run_cli("run", "--workspace", str(config.workspace), *small_run_flags())
     captured = capsys.readouterr()
     assert exit_code == 1
-    assert "Span 1" in captured.err and f"feature '{feature}'" in captured.err
+    assert "Span 1" in captured.err and message in captured.err, captured.err
     assert "nothing was trained or pushed" in captured.err
     summary = latest_summary(config)
     assert summary["failed_component"] == "DataGate"
