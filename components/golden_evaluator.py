@@ -10,14 +10,14 @@ from tfx import v1 as tfx
 from tfx.components.evaluator import executor as evaluator_executor
 from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import standard_component_specs
-from tfx.types.component_spec import ChannelParameter
+from tfx.types.component_spec import ChannelParameter, ComponentSpec
 from tfx.utils import json_utils
 
 EVALUATION_KEY = "golden_evaluation"
 BLESSING_KEY = "golden_blessing"
 
 
-class GoldenEvaluatorSpec(tfx.types.ComponentSpec):
+class GoldenEvaluatorSpec(ComponentSpec):
     PARAMETERS = standard_component_specs.EvaluatorSpec.PARAMETERS
     INPUTS = standard_component_specs.EvaluatorSpec.INPUTS
     OUTPUTS = {
