@@ -16,9 +16,14 @@ def BlessingGate(
     model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model],
     span_blessing: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelBlessing],
     golden_blessing: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelBlessing],
-    blessing: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.ModelBlessing],
+    verdict: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.ModelBlessing],
 ) -> None:
-    """Writes a ModelBlessing that is blessed if and only if both inputs are."""
+    """Writes a ModelBlessing (`verdict`) that is blessed if and only if both inputs are.
+
+    Its output key is not "blessing": TFX's Airflow runner names artifacts
+    <output key>:<run id>, which must differ from the Evaluators' blessings.
+    """
+    blessing = verdict
     verdicts = {
         "span": span_blessing.get_int_custom_property(constants.ARTIFACT_PROPERTY_BLESSED_KEY) == 1,
         "golden": golden_blessing.get_int_custom_property(constants.ARTIFACT_PROPERTY_BLESSED_KEY) == 1,

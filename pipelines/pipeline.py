@@ -172,7 +172,7 @@ def create_pipeline(
         model_blessing=tfx.dsl.Channel(
             type=tfx.types.standard_artifacts.ModelBlessing,
             producer_component_id=BLESSING_GATE_ID,
-            output_key="blessing",
+            output_key="verdict",
         ),
     ).with_id("latest_blessed_model_resolver")
     evaluator = tfx.components.Evaluator(
@@ -206,7 +206,7 @@ def create_pipeline(
     ).with_id(BLESSING_GATE_ID)
     pusher = AtomicPusher(
         model=model_trainer.outputs["model"],
-        model_blessing=blessing_gate.outputs["blessing"],
+        model_blessing=blessing_gate.outputs["verdict"],
         push_destination=tfx.proto.PushDestination(
             filesystem=tfx.proto.PushDestination.Filesystem(base_directory=serving_dir)
         ),

@@ -117,8 +117,8 @@ def _summarize_node(summary: dict, node: metadata.NodeExecution) -> None:
         if not (blessing and metadata.custom_value(blessing, "blessed")):
             where = "golden set" if node.node_id == "GoldenEvaluator" else "span eval split"
             summary["not_blessed_because"] += [f"{where}: {reason}" for reason in blessing_reasons(uri)]
-    elif node.node_id == "BlessingGate" and _first(node, "blessing"):
-        summary["blessed"] = bool(metadata.custom_value(_first(node, "blessing"), "blessed"))
+    elif node.node_id == "BlessingGate" and _first(node, "verdict"):
+        summary["blessed"] = bool(metadata.custom_value(_first(node, "verdict"), "blessed"))
     elif node.node_id == "DataGate" and _first(node, "validated_statistics"):
         validated = metadata.as_tfx_artifact(_first(node, "validated_statistics"), standard.ExampleStatistics)
         summary["profile"] = _plain(validated.get_json_value_custom_property("profile"))
