@@ -41,6 +41,10 @@ class ComponentProgress(logging.Handler):
         self._stream.flush()
 
 
+def _keep_level(level) -> None:
+    """Stands in for Logger.setLevel on the library loggers while a run is captured."""
+
+
 @contextlib.contextmanager
 def capture_run_logs(log_path: pathlib.Path, stream: TextIO | None = None) -> Iterator[ComponentProgress]:
     """Sends every log record to log_path and component progress to stream."""
@@ -56,9 +60,11 @@ def capture_run_logs(log_path: pathlib.Path, stream: TextIO | None = None) -> It
         for handler in list(logger.handlers):
             logger.removeHandler(handler)
         logger.propagate = logger is not root
-        # Components may lower the root level mid-run (Transform does); an explicit
-        # level here keeps the runner's INFO records flowing to our handlers.
         logger.setLevel(logging.INFO)
+        if logger is not root:
+            # A library called during Transform sets absl's level to WARNING, which
+            # silenced the runner's progress records; hold the level for the run.
+            logger.setLevel = _keep_level
     root.addHandler(file_handler)
     root.addHandler(progress)
     root.setLevel(logging.INFO)
@@ -69,6 +75,7 @@ def capture_run_logs(log_path: pathlib.Path, stream: TextIO | None = None) -> It
         root.removeHandler(progress)
         file_handler.close()
         for logger, level, handlers, propagate in saved:
+            logger.__dict__.pop("setLevel", None)
             for handler in handlers:
                 logger.addHandler(handler)
             logger.setLevel(level)
