@@ -11,9 +11,9 @@ import os
 from tfx import v1 as tfx
 
 from components import eval_config, trainer
-from components import golden_evaluator as golden_evaluator_outputs
 from components.blessing_gate import BlessingGate
 from components.data_gate import DataGate
+from components.golden_evaluator import BLESSING_KEY as GOLDEN_BLESSING_KEY
 from components.golden_evaluator import GoldenEvaluator
 from components.pusher import AtomicPusher
 
@@ -202,7 +202,7 @@ def create_pipeline(
     blessing_gate = BlessingGate(
         model=model_trainer.outputs["model"],
         span_blessing=evaluator.outputs["blessing"],
-        golden_blessing=golden_evaluator.outputs[golden_evaluator_outputs.BLESSING_KEY],
+        golden_blessing=golden_evaluator.outputs[GOLDEN_BLESSING_KEY],
     ).with_id(BLESSING_GATE_ID)
     pusher = AtomicPusher(
         model=model_trainer.outputs["model"],
