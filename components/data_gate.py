@@ -58,17 +58,21 @@ def count_rows(statistics_artifact, split: str) -> int:
     return sum(dataset.num_examples for dataset in proto.datasets)
 
 
-def span_problems(anomalies_artifact, statistics_artifact, min_rows: int) -> list[str]:
-    """Every reason the span must not be trained on; empty when it is fine."""
+def span_problems(anomalies_artifact, split_statistics: list, min_rows: int) -> list[str]:
+    """Every reason the span must not be trained on; empty when it is fine.
+
+    Args:
+      anomalies_artifact: ExampleValidator's output for the span.
+      split_statistics: the span's statistics, one list per split (load_split_statistics).
+      min_rows: fewer rows than this is a problem.
+    """
     problems = []
-    splits = artifact_utils.decode_split_names(anomalies_artifact.split_names)
-    total_rows = 0
-    for split in splits:
+    for split in artifact_utils.decode_split_names(anomalies_artifact.split_names):
         problems += [
             f"[{split} split] {line}"
             for line in describe_anomalies(load_split_anomalies(anomalies_artifact, split))
         ]
-        total_rows += count_rows(statistics_artifact, split)
+    total_rows = sum(dataset.num_examples for stats in split_statistics for dataset in stats.datasets)
     if total_rows < min_rows:
         problems.append(f"the span holds {total_rows} rows, fewer than data.min_rows={min_rows}")
     return problems
@@ -118,8 +122,9 @@ def DataGate(
     it), and the span's statistics are published as `validated_statistics`
     with its profile and drift warnings as properties.
     """
-    problems = span_problems(anomalies, statistics, min_rows)
-    profile = drift.span_profile(load_split_statistics(statistics))
+    split_statistics = load_split_statistics(statistics)
+    problems = span_problems(anomalies, split_statistics, min_rows)
+    profile = drift.span_profile(split_statistics)
     baseline = read_baseline(drift_baseline)
     findings = []
     if baseline is not None:
