@@ -50,9 +50,9 @@ def parse_injections(items) -> dict:
     return injections
 
 
-def plan_spans(spans: int, rows: int | None, seed: int, injections: dict) -> list:
-    """The rows of each span: IMDB first, Rotten Tomatoes later (a domain shift), faults applied."""
-    _, reviews = data.split_golden(data.read_reviews())
+def plan_spans(reviews: list, spans: int, rows: int | None, seed: int, injections: dict) -> list:
+    """The rows of each span (from reviews outside the golden set): IMDB first,
+    Rotten Tomatoes later (a domain shift), faults applied."""
     parts = data.split_spans(reviews, spans, seed=seed, limit=rows, order="by-source")
     for span, fault in injections.items():
         if not 1 <= span <= spans:
@@ -107,8 +107,8 @@ def simulate(config, spans: int, rows: int | None, seed: int, injections: dict, 
     from pipelines.local_runner import run_local
     from polarity import metadata, report
 
-    parts = plan_spans(spans, rows, seed, injections)
-    golden, _ = data.split_golden(data.read_reviews())
+    golden, reviews = data.split_golden(data.read_reviews())
+    parts = plan_spans(reviews, spans, rows, seed, injections)
     data.write_golden(config.golden_root, golden)
     timeline = []
     for span, span_rows in enumerate(parts, start=1):
