@@ -83,7 +83,8 @@ def build_kubeflow_pipeline(config: Config) -> tfx.dsl.Pipeline:
     check_kubeflow_config(config)
     kwargs = pipeline_kwargs(config, schema_path=config.kubeflow.schema_path)
     kwargs.update(kubeflow_paths(config))
-    pipeline = create_pipeline(**kwargs, runtime_parameters=True)
+    # KFP v2 compiles only TFX's own resolver strategies.
+    pipeline = create_pipeline(**kwargs, runtime_parameters=True, stock_resolvers_only=True)
     containers = {
         component.id: component
         for component in pipeline.components

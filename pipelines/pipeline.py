@@ -10,7 +10,7 @@ import os
 
 from tfx import v1 as tfx
 
-from components import eval_config, trainer
+from components import baseline_resolver, eval_config, trainer
 from components.blessing_gate import BlessingGate
 from components.data_gate import DataGate
 from components.golden_evaluator import BLESSING_KEY as GOLDEN_BLESSING_KEY
@@ -59,6 +59,7 @@ def create_pipeline(
     beam_pipeline_args: list[str] | None = None,
     metadata_connection_config=None,
     runtime_parameters: bool = False,
+    stock_resolvers_only: bool = False,
 ) -> tfx.dsl.Pipeline:
     """Builds the pipeline: ingest the latest span, validate, transform, train,
     evaluate against the last blessed model, and push only a blessed model.
@@ -91,6 +92,12 @@ def create_pipeline(
         span) and the trainer's custom config (`trainer_config`, JSON holding
         the hyperparameters) as pipeline parameters whose defaults are the
         values given here. Orchestrators that take per-run parameters use it.
+      stock_resolvers_only: judge candidates against TFX's
+        LatestBlessedModelStrategy instead of the last blessed model other than
+        the candidate (components/baseline_resolver.py), for orchestrators whose
+        compiler accepts only TFX's own strategies (Kubeflow Pipelines v2).
+        The verdicts are the same; a re-run with no new data re-evaluates the
+        model it pushed against itself instead of being cached.
     """
     custom_config = {trainer.HYPERPARAMETERS_KEY: hyperparameters, trainer.MODEL_NAME_KEY: model_name}
     input_base, range_config = data_root, None
@@ -166,15 +173,25 @@ def create_pipeline(
         custom_config=custom_config,
     )
     # Only the BlessingGate's verdict counts as "blessed" for the baseline.
-    model_resolver = tfx.dsl.Resolver(
-        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        model_blessing=tfx.dsl.Channel(
+    baseline_inputs = {
+        baseline_resolver.MODEL_KEY: tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        baseline_resolver.BLESSING_KEY: tfx.dsl.Channel(
             type=tfx.types.standard_artifacts.ModelBlessing,
             producer_component_id=BLESSING_GATE_ID,
             output_key="verdict",
         ),
-    ).with_id("latest_blessed_model_resolver")
+    }
+    if stock_resolvers_only:
+        model_resolver = tfx.dsl.Resolver(
+            strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy, **baseline_inputs
+        )
+    else:
+        model_resolver = tfx.dsl.Resolver(
+            strategy_class=baseline_resolver.PreviousBlessedModelStrategy,
+            **baseline_inputs,
+            **{baseline_resolver.CANDIDATE_KEY: model_trainer.outputs["model"]},
+        )
+    model_resolver = model_resolver.with_id("latest_blessed_model_resolver")
     evaluator = tfx.components.Evaluator(
         examples=example_gen.outputs["examples"],
         model=model_trainer.outputs["model"],

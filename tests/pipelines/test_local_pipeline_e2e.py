@@ -4,6 +4,7 @@ import csv
 
 import pytest
 from conftest import run_cli, small_config, small_run_flags, write_small_spans
+from ml_metadata.proto import metadata_store_pb2
 
 from pipelines.local_runner import run_local
 from polarity import data, metadata, report
@@ -48,28 +49,41 @@ def reruns(trained_workspace):
     return config, first, before, second, latest_summary(config)
 
 
-def test_rerun_with_no_new_data_trains_nothing_and_pushes_nothing(reruns):
-    config, first, before, second, _ = reruns
-    assert second["run_id"] != first["run_id"]
-    states = {component["id"]: component["state"] for component in second["components"]}
-    for node in ("CsvExampleGen", "GoldenExampleGen", "StatisticsGen", "Transform", "Trainer"):
-        assert states[node] == "cached", states
-    # The first re-run finds the model itself as the blessed baseline and measures
-    # it again; the Pusher recognises the published model and adds no version.
-    assert second["pushed_version"] == first["pushed_version"]
-    assert model_dir.list_versions(config.serving_dir) == before
+def _evaluator_baseline_and_candidate(config) -> tuple[list, list]:
+    """Model artifact ids the latest run's Evaluator read as baseline_model and model."""
+    store = metadata.open_store(config.metadata_path)
+    run = metadata.pipeline_runs(store, config.pipeline_name)[-1]
+    evaluator = next(
+        execution
+        for execution in store.get_executions_by_context(run.id)
+        if f"{config.pipeline_name}.Evaluator"
+        in {context.name for context in store.get_contexts_by_execution(execution.id)}
+    )
+    inputs = {"baseline_model": [], "model": []}
+    for event in store.get_events_by_execution_ids([evaluator.id]):
+        key = event.path.steps[0].key if event.path.steps else ""
+        if event.type == metadata_store_pb2.Event.INPUT and key in inputs:
+            inputs[key].append(event.artifact_id)
+    return inputs["baseline_model"], inputs["model"]
 
 
-def test_later_reruns_are_served_entirely_from_cache(reruns):
-    config, _, before, _, third = reruns
-    states = {component["id"]: component["state"] for component in third["components"]}
+@pytest.mark.parametrize("rerun", ["second", "third"])
+def test_reruns_with_no_new_data_are_served_entirely_from_cache(reruns, rerun):
+    config, first, before, second, third = reruns
+    summary = {"second": second, "third": third}[rerun]
+    assert summary["run_id"] != first["run_id"]
+    states = {component["id"]: component["state"] for component in summary["components"]}
     ran = {node for node, state in states.items() if state != "cached"}
+    # The candidate is the model the first run pushed; the baseline leaves it
+    # out, so the Evaluators see the inputs they judged and are cached too.
     assert ran == {"latest_blessed_model_resolver"}, states  # resolvers always resolve anew
+    assert summary["pushed_version"] == first["pushed_version"]
     assert model_dir.list_versions(config.serving_dir) == before
 
 
 def test_weak_model_on_a_new_span_is_not_blessed_and_serving_is_unchanged(reruns):
     config, _, before, _, _ = reruns
+    _, (served_model,) = _evaluator_baseline_and_candidate(config)
     write_small_spans(config, rows=800, first_span=2, seed=7)
     weak = config.model_copy(
         update={"training": config.training.model_copy(update={"max_train_steps": 1, "learning_rate": 1e-6})}
@@ -77,6 +91,9 @@ def test_weak_model_on_a_new_span_is_not_blessed_and_serving_is_unchanged(reruns
     run_local(weak)
     summary = latest_summary(weak)
     assert summary["span"] == 2
+    # A new candidate is judged against the model that is serving.
+    baseline, candidate = _evaluator_baseline_and_candidate(weak)
+    assert baseline == [served_model] and candidate != [served_model]
     assert summary["blessed"] is False
     assert summary["pushed"] is False
     assert summary["not_blessed_because"], "the reasons for not blessing must be reported"

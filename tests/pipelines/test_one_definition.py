@@ -98,9 +98,11 @@ def test_the_runners_pipeline_is_the_one_create_pipeline_returned(runner, tmp_pa
     result = build[runner](config)
     assert len(built) == 1
     assert result is built[0]
-    assert [component.id for component in result.components] == [
+    # The same components; their order may differ, as Kubeflow's baseline
+    # resolver does not wait for the Trainer (pipelines/pipeline.py).
+    assert sorted(component.id for component in result.components) == sorted(
         component.id for component in definition.create_pipeline(**_kwargs(config)).components
-    ]
+    )
 
 
 def _kwargs(config):
