@@ -45,3 +45,27 @@ def test_simulation_timeline_halts_warns_and_never_serves_a_poisoned_model(tmp_p
 
     lines = [line for line in out.splitlines() if line.startswith("span ")]
     assert len(lines) == 3 and "HALTED" in lines[1] and "NOT blessed" in lines[2]
+
+
+def test_label_noise_span_runs_to_the_evaluator_is_not_blessed_and_serving_stays(tmp_path, capsys):
+    workspace = tmp_path / "workspace"
+    exit_code = run_cli(
+        "simulate", "--workspace", str(workspace), "--spans", "2", "--rows", "1800",
+        "--inject", "2=label-noise", *small_run_flags(),
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert exit_code == 0, out
+    clean, noisy = json.loads((workspace / "timeline.json").read_text(encoding="utf-8"))
+
+    assert clean["blessed"] is True
+    served = clean["serving_version"]
+    assert served is not None
+
+    # Noisy labels keep the balance and the schema, so nothing halts: the span
+    # trains and reaches the Evaluator, where its model falls below the floor.
+    assert noisy["halted"] is None and noisy["anomalies"] == 0
+    assert noisy["accuracy"]["overall"] < 0.6 < clean["accuracy"]["overall"]
+    assert noisy["blessed"] is False
+    assert any("accuracy" in reason for reason in noisy["not_blessed_because"]), noisy
+    assert noisy["serving_version"] == served
+    assert model_dir.list_versions(workspace / "serving" / "polarity") == [served]
