@@ -1,5 +1,6 @@
 """The typed configuration: defaults that work, and errors that name the key."""
 
+import dataclasses
 import json
 import pathlib
 
@@ -19,6 +20,11 @@ def test_defaults_derive_every_path_from_the_workspace(tmp_path):
 
 def test_trainer_defaults_have_one_source():
     assert Hyperparameters(**Config().training.model_dump()) == Hyperparameters()
+
+
+def test_every_trainer_hyperparameter_is_configurable():
+    trainer_names = {field.name for field in dataclasses.fields(Hyperparameters)}
+    assert set(Config().training.model_dump()) == trainer_names
 
 
 def test_yaml_file_and_overrides_apply_in_order(tmp_path):
