@@ -1,6 +1,7 @@
-"""The sentiment model: a bag of word n-gram embeddings, then a linear layer (fastText style)."""
+"""The sentiment model: a bag of word n-gram embeddings plus a naive-Bayes-initialised wide linear part."""
 
 import keras
+import numpy as np
 
 from components import features
 from components.hyperparameters import Hyperparameters
@@ -10,8 +11,14 @@ def build_model(
     hparams: Hyperparameters,
     vocab_size: int = features.VOCAB_SIZE + features.OOV_BUCKETS,
     dtype_policy: str = "float32",
+    nb_log_ratios: np.ndarray | None = None,
 ) -> keras.Model:
     """Builds and compiles the classifier.
+
+    The logit is the sum of a deep part (fastText style: n-gram embeddings pooled
+    into a document vector, then a linear layer) and a wide part (one weight per
+    n-gram, NBSVM style). Both pool with sum over sqrt(count), so short critic
+    sentences keep as strong a signal as long reviews.
 
     Args:
       hparams: embedding width, dropout rate on the pooled document vector and
@@ -19,6 +26,8 @@ def build_model(
       vocab_size: number of n-gram ids, out-of-vocabulary buckets included.
       dtype_policy: Keras dtype policy of the hidden layers, e.g. "mixed_float16"
         on a GPU; the output layer always computes in float32.
+      nb_log_ratios: initial wide weights, one per n-gram id ([vocab_size]),
+        e.g. from `training.nb_log_count_ratios`; zeros when omitted.
 
     Returns:
       A compiled Keras model taking `ngram_ids` ([batch, n-grams], ids shifted
@@ -26,12 +35,25 @@ def build_model(
     """
     ids = keras.Input(shape=(None,), dtype="int64", name=features.NGRAM_IDS_KEY)
     embedded = keras.layers.Embedding(vocab_size + 1, hparams.embedding_dim, dtype=dtype_policy)(ids)
-    present = keras.ops.cast(keras.ops.expand_dims(keras.ops.greater(ids, 0), -1), embedded.dtype)
-    counts = keras.ops.maximum(keras.ops.sum(present, axis=1), 1)
-    # Sum over sqrt(count): short critic sentences keep as strong a signal as long reviews.
-    document = keras.ops.sum(embedded * present, axis=1) / keras.ops.sqrt(counts)
+    present = keras.ops.cast(keras.ops.expand_dims(keras.ops.greater(ids, 0), -1), "float32")
+    sqrt_counts = keras.ops.sqrt(keras.ops.maximum(keras.ops.sum(present, axis=1), 1))
+    document = keras.ops.sum(embedded * keras.ops.cast(present, embedded.dtype), axis=1)
+    document = document / keras.ops.cast(sqrt_counts, embedded.dtype)
     document = keras.layers.Dropout(hparams.dropout, dtype=dtype_policy)(document)
-    probability = keras.layers.Dense(1, activation="sigmoid", dtype="float32")(document)
+    deep_logit = keras.layers.Dense(1, dtype="float32")(document)
+
+    wide_init = np.zeros(vocab_size + 1, np.float32)
+    if nb_log_ratios is not None:
+        wide_init[1:] = nb_log_ratios
+    wide_weights = keras.layers.Embedding(
+        vocab_size + 1,
+        1,
+        embeddings_initializer=keras.initializers.Constant(wide_init[:, None]),
+        dtype="float32",
+    )(ids)
+    wide_logit = keras.ops.sum(wide_weights * present, axis=1) / sqrt_counts
+
+    probability = keras.layers.Activation("sigmoid", dtype="float32")(deep_logit + wide_logit)
     model = keras.Model(inputs={features.NGRAM_IDS_KEY: ids}, outputs=probability)
     model.compile(
         optimizer=keras.optimizers.Adam(hparams.learning_rate),

@@ -4,6 +4,7 @@ import logging
 import warnings
 
 import keras
+import numpy as np
 import tensorflow as tf
 from tfx_bsl.public import tfxio
 
@@ -11,6 +12,9 @@ from components import devices, features
 from components.hyperparameters import Hyperparameters
 from components.model import build_model
 from components.signatures import dense_model_inputs
+
+# Laplace smoothing of the naive-Bayes n-gram counts (NBSVM's alpha).
+NB_SMOOTHING = 1.0
 
 
 def make_dataset(file_pattern, data_accessor, schema, batch_size: int, shuffle: bool) -> tf.data.Dataset:
@@ -28,6 +32,30 @@ def make_dataset(file_pattern, data_accessor, schema, batch_size: int, shuffle: 
     ).prefetch(tf.data.AUTOTUNE)
 
 
+def nb_log_count_ratios(dataset: tf.data.Dataset, vocab_size: int) -> np.ndarray:
+    """NBSVM's naive-Bayes log-count ratio of each n-gram id, from one pass over the data.
+
+    Args:
+      dataset: (model inputs, label) batches as `make_dataset` yields them.
+      vocab_size: number of n-gram ids, out-of-vocabulary buckets included.
+
+    Returns:
+      [vocab_size] log ratios of how often each n-gram occurs (counted once per
+      review) in positive versus negative reviews; positive means positive.
+    """
+    size = vocab_size + 1  # id 0 pads a batch
+    counts = np.zeros((2, size))
+    for inputs, labels in dataset.as_numpy_iterator():
+        ids = inputs[features.NGRAM_IDS_KEY]
+        rows = np.broadcast_to(np.arange(len(ids))[:, None], ids.shape)
+        present = np.unique(rows * size + ids)  # each (review, n-gram) pair once
+        positive = labels.ravel()[present // size] == 1
+        counts[0] += np.bincount(present[~positive] % size, minlength=size)
+        counts[1] += np.bincount(present[positive] % size, minlength=size)
+    probabilities = (counts[:, 1:] + NB_SMOOTHING) / (counts[:, 1:] + NB_SMOOTHING).sum(axis=1, keepdims=True)
+    return np.log(probabilities[1]) - np.log(probabilities[0])
+
+
 def train_model(
     train_dataset: tf.data.Dataset,
     eval_dataset: tf.data.Dataset,
@@ -36,6 +64,9 @@ def train_model(
     plan: devices.DevicePlan | None = None,
 ) -> keras.Model:
     """Fits a new model with early stopping on the eval split.
+
+    The model's wide part starts from the naive-Bayes log-count ratios of the
+    training split, counted in one extra pass over it.
 
     Args:
       train_dataset: batches from `make_dataset`, one pass per epoch.
@@ -48,10 +79,12 @@ def train_model(
       The trained model, holding the weights of its best eval epoch.
     """
     plan = plan or devices.plan_devices()
-    with devices.make_strategy(plan).scope():
-        model = build_model(hparams, dtype_policy=plan.dtype_policy)
     if hparams.max_train_steps:
         train_dataset = train_dataset.take(hparams.max_train_steps)
+    vocab_size = features.VOCAB_SIZE + features.OOV_BUCKETS
+    nb_log_ratios = nb_log_count_ratios(train_dataset, vocab_size)
+    with devices.make_strategy(plan).scope():
+        model = build_model(hparams, vocab_size, plan.dtype_policy, nb_log_ratios)
     callbacks = [
         keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=hparams.early_stopping_patience, restore_best_weights=True
