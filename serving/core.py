@@ -97,24 +97,30 @@ class ServingCore:
         Raises:
           ApiError: DEADLINE_EXCEEDED after --rest_api_timeout_in_ms (the work still finishes).
         """
-        work = asyncio.ensure_future(self._compute(lease.servable, model, signature, arrays, rows))
+        try:
+            work = self._start(lease.servable, model, signature, arrays, rows)
+        except BaseException:
+            lease.release()
+            raise
         work.add_done_callback(lambda _: lease.release())
         timeout = (
             self.options.rest_api_timeout_in_ms / 1000 if self.options.rest_api_timeout_in_ms > 0 else None
         )
-        try:
-            return await asyncio.wait_for(asyncio.shield(work), timeout)
-        except asyncio.TimeoutError:
+        # asyncio.wait neither cancels the work on timeout nor when this request is cancelled.
+        done, _ = await asyncio.wait((work,), timeout=timeout)
+        if not done:
             raise ApiError(
                 "DEADLINE_EXCEEDED", f"Request timed out after {self.options.rest_api_timeout_in_ms} ms"
-            ) from None
+            )
+        return work.result()
 
-    async def _compute(self, servable, model: str, signature: str, arrays: dict, rows: int) -> dict:
+    def _start(self, servable, model: str, signature: str, arrays: dict, rows: int) -> asyncio.Future:
+        """Queues or starts the model call; the future holds this request's outputs."""
         batch_size = self.metrics.batch_size.labels(model, str(servable.version), signature)
         if self.options.batching is None:
             batch_size.observe(rows)
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, servable.run, signature, arrays)
+            return loop.run_in_executor(self._executor, servable.run, signature, arrays)
         key = (
             servable,
             signature,
@@ -129,4 +135,4 @@ class ServingCore:
                 on_batch=batch_size.observe,
             )
             self._schedulers[key] = scheduler
-        return await scheduler.submit(arrays, rows)
+        return scheduler.submit(arrays, rows)

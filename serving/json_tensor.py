@@ -10,6 +10,7 @@ is run elsewhere.
 import base64
 import dataclasses
 import json
+import math
 
 import numpy as np
 
@@ -224,6 +225,15 @@ def _is_named_element(value) -> bool:
 
 
 def _instances_to_arrays(instances: list, specs: dict) -> dict:
+    if len(specs) == 1 and not _is_named_element(instances[0]):
+        # One unnamed input: the list is the whole tensor. Converting it in one pass gives the
+        # same array as stacking its elements; on an error, the per-element pass below runs
+        # to name the element at fault.
+        name, spec = next(iter(specs.items()))
+        try:
+            return {name: json_to_array(instances, spec.dtype)}
+        except JsonTensorError:
+            pass
     if not _is_named_element(instances[0]) and len(specs) > 1:
         raise JsonTensorError(
             "instances is a plain list, but expecting list of objects as multiple input tensors "
@@ -338,13 +348,14 @@ def check_shapes(arrays: dict, specs: dict, signature: str) -> int:
 
 
 def _float_values(array: np.ndarray) -> list:
-    # The shortest text that round-trips the float32, as TF Serving writes floats.
-    return [float(str(value)) for value in array.reshape(-1)]
+    # The shortest text that round-trips the value at its own width (a float32 0.1 is 0.1),
+    # as TF Serving writes floats; astype(str) gives numpy's str() of each value in one pass.
+    return [float(text) for text in array.reshape(-1).astype(str).tolist()]
 
 
 def _flat_values(name: str, array: np.ndarray) -> list:
     if array.dtype.kind == "f":
-        return _float_values(array.astype(np.float32) if array.dtype == np.float32 else array)
+        return _float_values(array)
     if array.dtype.kind in "OSU":
         as_bytes = name.endswith(BYTES_SUFFIX)
         values = []
@@ -361,7 +372,9 @@ def _flat_values(name: str, array: np.ndarray) -> list:
 def _nest(flat: list, shape: tuple, start: int = 0):
     if not shape:
         return flat[start]
-    stride = int(np.prod(shape[1:])) if len(shape) > 1 else 1
+    if len(shape) == 1:
+        return flat[start : start + shape[0]]
+    stride = math.prod(shape[1:])
     return [_nest(flat, shape[1:], start + i * stride) for i in range(shape[0])]
 
 

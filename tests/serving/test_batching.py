@@ -44,10 +44,16 @@ def _scheduler_run(params, requests, run):
     async def main():
         with concurrent.futures.ThreadPoolExecutor(2) as executor:
             scheduler = BatchScheduler(run, params, executor, on_batch=batches.append)
-            tasks = [asyncio.create_task(scheduler.submit({"x": x}, len(x))) for x in requests]
-            results = await asyncio.gather(*tasks, return_exceptions=True)
+            outcomes = []  # a future per accepted request, the error for a refused one
+            for x in requests:
+                try:
+                    outcomes.append(scheduler.submit({"x": x}, len(x)))
+                except QueueFullError as error:
+                    outcomes.append(error)
+            accepted = [o for o in outcomes if isinstance(o, asyncio.Future)]
+            await asyncio.wait_for(asyncio.gather(*accepted, return_exceptions=True), 30)
             scheduler.close()
-            return results
+            return [o.exception() or o.result() if isinstance(o, asyncio.Future) else o for o in outcomes]
 
     batches: list = []
     return asyncio.run(main()), batches
@@ -66,10 +72,57 @@ def test_scheduler_merges_requests_and_returns_each_its_rows():
 
 
 def test_scheduler_refuses_work_when_the_queue_is_full():
-    params = BatchingParameters(max_batch_size=2, max_enqueued_batches=1, batch_timeout_micros=100_000)
-    results, _ = _scheduler_run(params, [np.zeros(2), np.zeros(1)], lambda arrays: {"y": arrays["x"]})
-    assert isinstance(results[1], QueueFullError) and "queue" in str(results[1])
+    # The first batch runs on the only thread, the second fills the queue, the third is refused.
+    params = BatchingParameters(max_batch_size=2, max_enqueued_batches=1, num_batch_threads=1)
+    requests = [np.zeros(2), np.ones(2), np.zeros(1)]
+    results, batches = _scheduler_run(params, requests, lambda arrays: {"y": arrays["x"]})
+    assert isinstance(results[2], QueueFullError) and "queue" in str(results[2])
     np.testing.assert_array_equal(results[0]["y"], np.zeros(2))
+    np.testing.assert_array_equal(results[1]["y"], np.ones(2))
+    assert batches == [2, 2]
+
+
+def test_a_full_batch_does_not_wait_for_the_batch_window():
+    # A request that fills max_batch_size starts at once, however long batch_timeout_micros is.
+    params = BatchingParameters(max_batch_size=2, batch_timeout_micros=600_000_000)
+
+    async def main():
+        with concurrent.futures.ThreadPoolExecutor(1) as executor:
+            scheduler = BatchScheduler(lambda arrays: {"y": arrays["x"] + 1}, params, executor)
+            result = await asyncio.wait_for(scheduler.submit({"x": np.zeros(2)}, 2), 10)
+            scheduler.close()
+            return result
+
+    np.testing.assert_array_equal(asyncio.run(main())["y"], np.ones(2))
+
+
+def test_a_partial_batch_runs_when_its_window_closes():
+    params = BatchingParameters(max_batch_size=8, batch_timeout_micros=20_000)
+    results, batches = _scheduler_run(params, [np.arange(3)], lambda arrays: {"y": -arrays["x"]})
+    np.testing.assert_array_equal(results[0]["y"], -np.arange(3))
+    assert batches == [3]
+
+
+def test_closing_cancels_what_is_queued_and_lets_the_running_batch_finish():
+    params = BatchingParameters(max_batch_size=1, num_batch_threads=1)
+    release = threading.Event()
+
+    def run(arrays):
+        release.wait(10)
+        return {"y": arrays["x"]}
+
+    async def main():
+        with concurrent.futures.ThreadPoolExecutor(1) as executor:
+            scheduler = BatchScheduler(run, params, executor)
+            running = scheduler.submit({"x": np.ones(1)}, 1)
+            queued = scheduler.submit({"x": np.zeros(1)}, 1)
+            scheduler.close()
+            release.set()
+            return await asyncio.wait_for(running, 10), queued
+
+    result, queued = asyncio.run(main())
+    np.testing.assert_array_equal(result["y"], np.ones(1))
+    assert queued.cancelled()
 
 
 def _batch_totals(http: Http) -> tuple:

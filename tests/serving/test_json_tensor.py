@@ -90,6 +90,29 @@ def test_malformed_predict_requests_name_the_problem(doc, message):
     assert message in str(error.value)
 
 
+def test_plain_list_of_one_input_is_one_tensor():
+    # api_rest.md: { "instances": [ [0, 1], [2, 3] ] } for a single input of shape [-1, 2].
+    _, arrays = json_tensor.predict_request_to_arrays(
+        {"instances": [[0, 1], [2, 3]]}, {"x": TensorSpec("DT_INT32", (-1, 2))}
+    )
+    assert arrays["x"].dtype == np.int32
+    np.testing.assert_array_equal(arrays["x"], [[0, 1], [2, 3]])
+
+
+@pytest.mark.parametrize(
+    "instances, message",
+    [
+        (["a", 5], "Failed to process element: 1 key: text of 'instances' list. Error: JSON Value: 5"),
+        (["a", ["b"]], "Expecting shape [] but got: [1] (element 1, input text)"),
+        (["a", {"text": "b"}], "Expecting value/list but got object at item 1 of input list"),
+    ],
+)
+def test_a_bad_element_of_a_plain_list_is_named(instances, message):
+    with pytest.raises(JsonTensorError) as error:
+        json_tensor.predict_request_to_arrays({"instances": instances}, TEXT)
+    assert message in str(error.value)
+
+
 def test_plain_list_needs_objects_when_there_are_several_inputs():
     with pytest.raises(JsonTensorError, match="expecting list of objects"):
         json_tensor.predict_request_to_arrays({"instances": ["foo"]}, TAG_SIGNAL_SENSOR)
