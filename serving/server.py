@@ -11,6 +11,7 @@ import hmac
 import json
 import logging
 import re
+import signal
 import threading
 import time
 
@@ -27,6 +28,7 @@ from serving.rest_api import ApiError
 from serving.versions import ServableNotFoundError
 
 log = logging.getLogger(__name__)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024
@@ -259,14 +261,26 @@ class Server:
 
 
 async def serve_forever(options: ServerOptions, on_ready=None) -> None:
-    """Runs a server until cancelled (Ctrl-C in `polarity serve`)."""
+    """Runs a server until SIGINT or SIGTERM (as TF Serving stops), then stops it.
+
+    Both signals are handled here, not left to Python's defaults: SIGTERM (what
+    Kubernetes and systemd send) would otherwise kill the process without closing
+    the listener, and SIGINT may arrive ignored from a shell that started the
+    server in the background.
+    """
     server = Server(options)
     await server.start()
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in STOP_SIGNALS:
+        loop.add_signal_handler(signum, stop.set)
     if on_ready is not None:
         on_ready(server)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
+        for signum in STOP_SIGNALS:
+            loop.remove_signal_handler(signum)
         await server.stop()
 
 

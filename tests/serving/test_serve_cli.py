@@ -16,22 +16,12 @@ from polarity import cli
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def served_workspace(tmp_path_factory, model_version_dir):
-    """A workspace whose push directory holds the real model, served by `polarity serve` on a free port."""
-    workspace = tmp_path_factory.mktemp("serve_workspace")
-    publish_version(model_version_dir, workspace / "serving" / "polarity", 7)
+def start_server(workspace: pathlib.Path) -> tuple[subprocess.Popen, str]:
+    """`polarity serve` on the workspace's push directory and a free port: (process, url)."""
     command = [
-        sys.executable,
-        "-m",
-        "polarity.cli",
-        "serve",
-        "--workspace",
-        str(workspace),
-        "--rest_api_port",
-        "0",
-    ]
-    command += ["--enable_batching"]
+        sys.executable, "-m", "polarity.cli", "serve", "--workspace", str(workspace),
+        "--rest_api_port", "0", "--enable_batching",
+    ]  # fmt: skip
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
         command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -48,9 +38,18 @@ def served_workspace(tmp_path_factory, model_version_dir):
     if url is None:
         process.kill()
         pytest.fail("polarity serve did not start:\n" + "".join(seen[-30:]))
+    return process, url
+
+
+@pytest.fixture(scope="module")
+def served_workspace(tmp_path_factory, model_version_dir):
+    """A workspace whose push directory holds the real model, served by `polarity serve` on a free port."""
+    workspace = tmp_path_factory.mktemp("serve_workspace")
+    publish_version(model_version_dir, workspace / "serving" / "polarity", 7)
+    process, url = start_server(workspace)
     yield workspace, url, process
     if process.poll() is None:
-        process.send_signal(signal.SIGINT)
+        process.kill()
         process.wait(30)
 
 
@@ -75,6 +74,21 @@ def test_predict_json_output(served_workspace, capsys):
 def test_serve_stops_cleanly_on_ctrl_c(served_workspace):
     _, _, process = served_workspace
     process.send_signal(signal.SIGINT)
+    assert process.wait(30) == 0
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_serve_stops_cleanly_when_started_with_sigint_ignored(served_workspace, signum):
+    # SIGTERM is how Kubernetes and systemd stop a server; a shell that starts
+    # it in the background hands it SIGINT ignored. Either signal stops it.
+    workspace, _, _ = served_workspace
+    original = signal.signal(signal.SIGINT, signal.SIG_IGN)  # inherited by the child
+    try:
+        process, url = start_server(workspace)
+    finally:
+        signal.signal(signal.SIGINT, original)
+    assert cli.main(["predict", "Great fun.", "--url", url]) == 0
+    process.send_signal(signum)
     assert process.wait(30) == 0
 
 
