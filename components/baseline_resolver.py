@@ -11,15 +11,12 @@ blessed model.
 """
 
 from tfx import v1 as tfx
+from tfx.components.evaluator import constants
 
 # Input and output keys of the resolver.
 MODEL_KEY = "model"
 BLESSING_KEY = "model_blessing"
 CANDIDATE_KEY = "candidate"
-
-# The custom properties ModelBlessing artifacts carry (tfx.components.evaluator.constants).
-_BLESSED = "blessed"
-_CURRENT_MODEL_ID = "current_model_id"
 
 
 class PreviousBlessedModelStrategy(tfx.dsl.experimental.ResolverStrategy):
@@ -36,9 +33,10 @@ class PreviousBlessedModelStrategy(tfx.dsl.experimental.ResolverStrategy):
         candidates = input_dict[CANDIDATE_KEY]
         candidate_ids = {artifact.id for artifact in candidates}
         blessings = {
-            blessing.get_int_custom_property(_CURRENT_MODEL_ID): blessing
+            blessing.get_int_custom_property(constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY): blessing
             for blessing in input_dict[BLESSING_KEY]
-            if blessing.get_int_custom_property(_BLESSED) == 1
+            if blessing.get_int_custom_property(constants.ARTIFACT_PROPERTY_BLESSED_KEY)
+            == constants.BLESSED_VALUE
         }
         for model in sorted(input_dict[MODEL_KEY], key=lambda artifact: artifact.id, reverse=True):
             if model.id in blessings and model.id not in candidate_ids:

@@ -21,10 +21,12 @@ LENGTH_BUCKET_KEY = "length_bucket"
 # Word n-grams fed to the model: unigrams and bigrams.
 NGRAM_RANGE = (1, 2)
 # Size of the n-gram vocabulary kept by TFT (most frequent first). The model
-# sees ids shifted by one: 0 pads a batch, 1..VOCAB_SIZE+OOV_BUCKETS are n-grams.
+# sees ids shifted by one: 0 pads a batch, 1..NGRAM_IDS are n-grams.
 VOCAB_SIZE = 100_000
 # Out-of-vocabulary n-grams share this many hash buckets.
 OOV_BUCKETS = 1
+# Distinct n-gram ids the model embeds (the padding id 0 aside).
+NGRAM_IDS = VOCAB_SIZE + OOV_BUCKETS
 VOCAB_NAME = "ngrams"
 # Review length buckets (in words) used to slice evaluation: [0,20), [20,100), ...
 LENGTH_BUCKET_BOUNDARIES = (20, 100, 300)

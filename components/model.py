@@ -9,7 +9,7 @@ from components.hyperparameters import Hyperparameters
 
 def build_model(
     hparams: Hyperparameters,
-    vocab_size: int = features.VOCAB_SIZE + features.OOV_BUCKETS,
+    vocab_size: int = features.NGRAM_IDS,
     dtype_policy: str = "float32",
     nb_log_ratios: np.ndarray | None = None,
 ) -> keras.Model:

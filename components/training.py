@@ -81,10 +81,9 @@ def train_model(
     plan = plan or devices.plan_devices()
     if hparams.max_train_steps:
         train_dataset = train_dataset.take(hparams.max_train_steps)
-    vocab_size = features.VOCAB_SIZE + features.OOV_BUCKETS
-    nb_log_ratios = nb_log_count_ratios(train_dataset, vocab_size)
+    nb_log_ratios = nb_log_count_ratios(train_dataset, features.NGRAM_IDS)
     with devices.make_strategy(plan).scope():
-        model = build_model(hparams, vocab_size, plan.dtype_policy, nb_log_ratios)
+        model = build_model(hparams, features.NGRAM_IDS, plan.dtype_policy, nb_log_ratios)
     callbacks = [
         keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=hparams.early_stopping_patience, restore_best_weights=True

@@ -23,20 +23,6 @@ class LineageError(LookupError):
     """No lineage for the asked version, with what to do."""
 
 
-def _key(event) -> str:
-    return event.path.steps[0].key if event.path.steps else ""
-
-
-def _linked(store, execution_id: int, kind: int, key: str) -> list[metadata_store_pb2.Artifact]:
-    """The artifacts an execution read (INPUT) or wrote (OUTPUT) under key."""
-    ids = [
-        event.artifact_id
-        for event in store.get_events_by_execution_ids([execution_id])
-        if event.type == kind and _key(event) == key
-    ]
-    return store.get_artifacts_by_id(ids) if ids else []
-
-
 def _producer(store, artifact_id: int) -> metadata_store_pb2.Execution | None:
     """The execution that made an artifact (not the cached runs that reused it)."""
     ids = [e.execution_id for e in store.get_events_by_artifact_ids([artifact_id]) if e.type == _OUTPUT]
@@ -72,7 +58,9 @@ def _push_of_version(store, version: int):
 
 def _pushed_version_of_model(store, model_id: int) -> int | None:
     for artifact, execution in reversed(_pushes(store)):
-        if any(model.id == model_id for model in _linked(store, execution.id, _INPUT, "model")):
+        if any(
+            model.id == model_id for model in metadata.linked_artifacts(store, execution.id, _INPUT, "model")
+        ):
             return int(metadata.custom_value(artifact, "pushed_version"))
     return None
 
@@ -81,9 +69,9 @@ def _training_data(store, model: metadata_store_pb2.Artifact) -> tuple:
     """(trainer execution, [raw Examples artifacts]) of a model."""
     trainer = _producer(store, model.id)
     raw = []
-    for transformed in _linked(store, trainer.id, _INPUT, "examples") if trainer else []:
+    for transformed in metadata.linked_artifacts(store, trainer.id, _INPUT, "examples") if trainer else []:
         transform = _producer(store, transformed.id)
-        raw += _linked(store, transform.id, _INPUT, "examples") if transform else []
+        raw += metadata.linked_artifacts(store, transform.id, _INPUT, "examples") if transform else []
     return trainer, raw
 
 
@@ -101,7 +89,7 @@ def _baseline_metrics(evaluation_uri: str) -> dict[str, float]:
 
 
 def _baseline(store, evaluator, evaluation_uri: str | None) -> dict | None:
-    models = _linked(store, evaluator.id, _INPUT, "baseline_model") if evaluator else []
+    models = metadata.linked_artifacts(store, evaluator.id, _INPUT, "baseline_model") if evaluator else []
     if not models:
         return None
     trainer = _producer(store, models[0].id)
@@ -114,12 +102,12 @@ def _baseline(store, evaluator, evaluation_uri: str | None) -> dict | None:
 
 
 def _evaluation(store, pusher) -> dict:
-    blessings = _linked(store, pusher.id, _INPUT, "model_blessing")
+    blessings = metadata.linked_artifacts(store, pusher.id, _INPUT, "model_blessing")
     gate = _producer(store, blessings[0].id) if blessings else None
     # The Pusher reads the BlessingGate's verdict; the span Evaluator's is one of its inputs.
-    span_blessings = _linked(store, gate.id, _INPUT, "span_blessing") if gate else []
+    span_blessings = metadata.linked_artifacts(store, gate.id, _INPUT, "span_blessing") if gate else []
     evaluator = _producer(store, span_blessings[0].id) if span_blessings else gate
-    evaluations = _linked(store, evaluator.id, _OUTPUT, "evaluation") if evaluator else []
+    evaluations = metadata.linked_artifacts(store, evaluator.id, _OUTPUT, "evaluation") if evaluator else []
     uri = evaluations[0].uri if evaluations else None
     return {
         "blessed": bool(blessings and metadata.custom_value(blessings[0], "blessed")),
@@ -155,7 +143,7 @@ def model_lineage(store, serving_dir, version: int | None = None) -> dict:
             f"store; pushed versions: {', '.join(known) or 'none'}"
         )
     pushed, pusher = push
-    models = _linked(store, pusher.id, _INPUT, "model")
+    models = metadata.linked_artifacts(store, pusher.id, _INPUT, "model")
     trainer, raw = _training_data(store, models[0]) if models else (None, [])
     examples = [metadata.as_tfx_artifact(item, tfx.types.standard_artifacts.Examples) for item in raw]
     return {

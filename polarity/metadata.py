@@ -63,6 +63,16 @@ def pipeline_runs(store, pipeline_name: str) -> list[metadata_store_pb2.Context]
     return sorted(runs, key=lambda run: (run.create_time_since_epoch, run.id))
 
 
+def linked_artifacts(store, execution_id: int, kind: int, key: str) -> list[metadata_store_pb2.Artifact]:
+    """The artifacts an execution read (kind INPUT) or wrote (OUTPUT) under an input or output key."""
+    ids = [
+        event.artifact_id
+        for event in store.get_events_by_execution_ids([execution_id])
+        if event.type == kind and event.path.steps and event.path.steps[0].key == key
+    ]
+    return store.get_artifacts_by_id(ids) if ids else []
+
+
 def _error_message(execution: metadata_store_pb2.Execution) -> str:
     if EXECUTION_RESULT not in execution.custom_properties:
         return ""

@@ -59,12 +59,13 @@ def _evaluator_baseline_and_candidate(config) -> tuple[list, list]:
         if f"{config.pipeline_name}.Evaluator"
         in {context.name for context in store.get_contexts_by_execution(execution.id)}
     )
-    inputs = {"baseline_model": [], "model": []}
-    for event in store.get_events_by_execution_ids([evaluator.id]):
-        key = event.path.steps[0].key if event.path.steps else ""
-        if event.type == metadata_store_pb2.Event.INPUT and key in inputs:
-            inputs[key].append(event.artifact_id)
-    return inputs["baseline_model"], inputs["model"]
+    return tuple(
+        [
+            model.id
+            for model in metadata.linked_artifacts(store, evaluator.id, metadata_store_pb2.Event.INPUT, key)
+        ]
+        for key in ("baseline_model", "model")
+    )
 
 
 @pytest.mark.parametrize("rerun", ["second", "third"])
