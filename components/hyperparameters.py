@@ -13,6 +13,9 @@ class Hyperparameters:
     embedding_dim: int = 16
     dropout: float = 0.5
     early_stopping_patience: int = 1
+    # Momentum of the exponential moving average of the weights (Polyak averaging):
+    # validation, early stopping and the exported model use the average. None: off.
+    ema_momentum: float | None = 0.99
     max_train_steps: int | None = None
 
     @classmethod

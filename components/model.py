@@ -21,8 +21,8 @@ def build_model(
     sentences keep as strong a signal as long reviews.
 
     Args:
-      hparams: embedding width, dropout rate on the pooled document vector and
-        Adam learning rate are read from here.
+      hparams: embedding width, dropout rate on the pooled document vector, Adam
+        learning rate and the momentum of its weight average are read from here.
       vocab_size: number of n-gram ids, out-of-vocabulary buckets included.
       dtype_policy: Keras dtype policy of the hidden layers, e.g. "mixed_float16"
         on a GPU; the output layer always computes in float32.
@@ -56,7 +56,11 @@ def build_model(
     probability = keras.layers.Activation("sigmoid", dtype="float32")(deep_logit + wide_logit)
     model = keras.Model(inputs={features.NGRAM_IDS_KEY: ids}, outputs=probability)
     model.compile(
-        optimizer=keras.optimizers.Adam(hparams.learning_rate),
+        optimizer=keras.optimizers.Adam(
+            hparams.learning_rate,
+            use_ema=hparams.ema_momentum is not None,
+            ema_momentum=hparams.ema_momentum or 0.99,
+        ),
         loss="binary_crossentropy",
         metrics=[keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")],
     )

@@ -85,6 +85,10 @@ def train_model(
     with devices.make_strategy(plan).scope():
         model = build_model(hparams, features.NGRAM_IDS, plan.dtype_policy, nb_log_ratios)
     callbacks = [
+        # Validation and early stopping judge the moving average of the weights
+        # (the optimizer keeps it when hparams.ema_momentum is set), the weights
+        # the best epoch leaves in the model and the exporter saves.
+        *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if hparams.ema_momentum else []),
         keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=hparams.early_stopping_patience, restore_best_weights=True
         ),

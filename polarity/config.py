@@ -121,6 +121,12 @@ class TrainingConfig(_Section):
     embedding_dim: int = Field(_HPARAMS.embedding_dim, ge=1)
     dropout: float = Field(_HPARAMS.dropout, ge=0, lt=1)
     early_stopping_patience: int = Field(_HPARAMS.early_stopping_patience, ge=0)
+    ema_momentum: float | None = Field(
+        _HPARAMS.ema_momentum,
+        gt=0,
+        lt=1,
+        description="Momentum of the weight average that is validated and exported; null: off.",
+    )
     max_train_steps: int | None = Field(
         _HPARAMS.max_train_steps, ge=1, description="Cap on training steps (tests, smoke runs)."
     )
