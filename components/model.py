@@ -55,12 +55,11 @@ def build_model(
 
     probability = keras.layers.Activation("sigmoid", dtype="float32")(deep_logit + wide_logit)
     model = keras.Model(inputs={features.NGRAM_IDS_KEY: ids}, outputs=probability)
+    weight_average = (
+        {} if hparams.ema_momentum is None else {"use_ema": True, "ema_momentum": hparams.ema_momentum}
+    )
     model.compile(
-        optimizer=keras.optimizers.Adam(
-            hparams.learning_rate,
-            use_ema=hparams.ema_momentum is not None,
-            ema_momentum=hparams.ema_momentum or 0.99,
-        ),
+        optimizer=keras.optimizers.Adam(hparams.learning_rate, **weight_average),
         loss="binary_crossentropy",
         metrics=[keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc")],
     )

@@ -52,8 +52,9 @@ def nb_log_count_ratios(dataset: tf.data.Dataset, vocab_size: int) -> np.ndarray
         positive = labels.ravel()[present // size] == 1
         counts[0] += np.bincount(present[~positive] % size, minlength=size)
         counts[1] += np.bincount(present[positive] % size, minlength=size)
-    probabilities = (counts[:, 1:] + NB_SMOOTHING) / (counts[:, 1:] + NB_SMOOTHING).sum(axis=1, keepdims=True)
-    return np.log(probabilities[1]) - np.log(probabilities[0])
+    smoothed = counts[:, 1:] + NB_SMOOTHING
+    log_probabilities = np.log(smoothed / smoothed.sum(axis=1, keepdims=True))
+    return log_probabilities[1] - log_probabilities[0]
 
 
 def train_model(
@@ -88,7 +89,7 @@ def train_model(
         # Validation and early stopping judge the moving average of the weights
         # (the optimizer keeps it when hparams.ema_momentum is set), the weights
         # the best epoch leaves in the model and the exporter saves.
-        *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if hparams.ema_momentum else []),
+        *([] if hparams.ema_momentum is None else [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)]),
         keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=hparams.early_stopping_patience, restore_best_weights=True
         ),

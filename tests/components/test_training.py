@@ -1,4 +1,4 @@
-"""The naive-Bayes log-count ratios that start the model's wide part."""
+"""Training: the naive-Bayes ratios that start the wide part, and the weights the trainer returns."""
 
 import numpy as np
 import pytest
