@@ -7,7 +7,8 @@
 `make run`'s workspace/serving/polarity/<version>); nothing is trained here. The
 server runs in its own process (as in production), the load generator (N
 concurrent keep-alive HTTP/1.1 clients on asyncio streams, each sending its next
-request when the last one returns) in this one. Requests carry real reviews from the bundled corpus.
+request when the last one returns) in this one. Requests carry real reviews
+from the bundled corpus.
 
 Targets (issue "Serving"): single-review :predict p50 <= 5 ms and p99 <= 25 ms at
 low concurrency; >= 1,000 reviews/s with batching; server overhead <= 30% over
@@ -53,20 +54,25 @@ def load_in_process(model_dir: pathlib.Path):
     return tf.saved_model.load(str(model_dir)).signatures[features.PREDICT_TEXT_SIGNATURE]
 
 
-def in_process(predict_text, reviews: list, batch: int, seconds: float, seed: int = 0) -> dict:
-    """The same signature called in-process on the same batches (inputs in, numpy out)."""
+def call_in_process(predict_text, texts: list) -> dict:
+    """One call of the signature: strings in, numpy outputs out (what the server returns)."""
     import tensorflow as tf
 
     from components import features
 
+    outputs = predict_text(**{features.TEXT_KEY: tf.constant(texts)})
+    return {name: value.numpy() for name, value in outputs.items()}
+
+
+def in_process(predict_text, reviews: list, batch: int, seconds: float, seed: int = 0) -> dict:
+    """The same signature called in-process on the same batches (inputs in, numpy out)."""
     rng = random.Random(seed)
     timings = []
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline or len(timings) < 20:
         texts = rng.sample(reviews, batch)
         started = time.perf_counter()
-        outputs = predict_text(**{features.TEXT_KEY: tf.constant(texts)})
-        {name: value.numpy() for name, value in outputs.items()}
+        call_in_process(predict_text, texts)
         timings.append(time.perf_counter() - started)
     timings = timings[3:]
     result = _percentiles(timings)
@@ -80,10 +86,13 @@ class KeepAliveConnection:
     """A minimal HTTP/1.1 keep-alive client connection: POST a body, read the reply.
 
     The load generator shares the machine's cores with the server, so its own
-    Python work counts against the server's time. aiohttp's client spends about
-    0.6 ms of it per request; this one writes pre-built request bytes and reads
-    one Content-Length body, which is all a closed-loop client needs.
+    Python work counts against the server's time: with aiohttp's client, loopback
+    HTTP and client took 1.2-1.8 ms per batch-32 request, with this one about 0.9 ms.
+    It writes pre-built request bytes and reads one Content-Length body, which is
+    all a closed-loop client needs.
     """
+
+    PREDICT_PATH = "/v1/models/polarity:predict"
 
     def __init__(self, url: str):
         match = re.fullmatch(r"http://([^:/]+):(\d+)", url)
@@ -100,12 +109,16 @@ class KeepAliveConnection:
         self._writer.close()
         await self._writer.wait_closed()
 
-    def request_bytes(self, path: str, body: bytes) -> bytes:
+    def predict_request(self, texts: list) -> bytes:
+        """A :predict request for the predict_text signature on these reviews."""
+        from components import features
+
+        body = json.dumps({"signature_name": features.PREDICT_TEXT_SIGNATURE, "instances": texts})
         head = (
-            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"POST {self.PREDICT_PATH} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
         )
-        return head.encode("ascii") + body
+        return head.encode("ascii") + body.encode("utf-8")
 
     async def send(self, request: bytes) -> tuple:
         """Sends pre-built request bytes; returns (status, body)."""
@@ -117,14 +130,16 @@ class KeepAliveConnection:
             raise RuntimeError(f"response without Content-Length: {head[:200]!r}")
         return status, await self._reader.readexactly(int(match.group(1)))
 
+    @staticmethod
+    def scored(status: int, payload: bytes, rows: int) -> bool:
+        """Whether a :predict reply is a success with one prediction per review."""
+        return status == 200 and len(json.loads(payload)["predictions"]) == rows
+
 
 async def closed_loop(
     url: str, reviews: list, clients: int, batch: int, seconds: float, seed: int = 0
 ) -> dict:
     """`clients` concurrent clients for `seconds`; every request scores `batch` reviews."""
-    from components import features
-
-    path = "/v1/models/polarity:predict"
     latencies, failures = [], 0
     deadline = None  # set once every client is connected and warm
 
@@ -140,22 +155,17 @@ async def closed_loop(
         nonlocal failures
         rng = random.Random(seed)
         async with KeepAliveConnection(url) as connection:
-            warm = {"signature_name": features.PREDICT_TEXT_SIGNATURE, "instances": reviews[:batch]}
-            await connection.send(connection.request_bytes(path, json.dumps(warm).encode("utf-8")))
+            await connection.send(connection.predict_request(reviews[:batch]))
             ready.set_result(None)
             await started_together.wait()
             while time.perf_counter() < deadline:
                 # The request is built before the clock starts: building it is the
                 # client's work, as building the input list is not timed in-process either.
-                body = {
-                    "signature_name": features.PREDICT_TEXT_SIGNATURE,
-                    "instances": rng.sample(reviews, batch),
-                }
-                request = connection.request_bytes(path, json.dumps(body).encode("utf-8"))
+                request = connection.predict_request(rng.sample(reviews, batch))
                 started = time.perf_counter()
                 status, payload = await connection.send(request)
                 elapsed = time.perf_counter() - started
-                if status == 200 and len(json.loads(payload)["predictions"]) == batch:
+                if connection.scored(status, payload, batch):
                     latencies.append(elapsed)
                 else:
                     failures += 1
@@ -200,30 +210,23 @@ async def interleaved_pairs(predict_text, url: str, reviews: list, pairs: int, s
     Each pair calls the model in this process, then sends the same 32 reviews to the
     server, so both halves see the same machine: on a shared 2-core VM the model call
     alone drifted by up to a third between timed windows (4.9 to 6.7 ms means), which
-    swamped the comparison of separate windows. The overhead compares the medians of the two halves.
-    The server's own latency histogram splits its half into the time the server spent
+    swamped the comparison of separate windows. The overhead compares the medians of
+    the two halves. The server's own latency histogram splits its half into the time the server spent
     on the request and the rest (loopback, HTTP, client).
     """
-    import tensorflow as tf
-
-    from components import features
-
-    path = "/v1/models/polarity:predict"
     rng = random.Random(seed)
     local, remote = [], []
     async with KeepAliveConnection(url) as connection:
         before = handler_seconds(url)
         for _ in range(pairs):
             texts = rng.sample(reviews, 32)
-            body = {"signature_name": features.PREDICT_TEXT_SIGNATURE, "instances": texts}
-            request = connection.request_bytes(path, json.dumps(body).encode("utf-8"))
+            request = connection.predict_request(texts)
             started = time.perf_counter()
-            outputs = predict_text(**{features.TEXT_KEY: tf.constant(texts)})
-            {name: value.numpy() for name, value in outputs.items()}
+            call_in_process(predict_text, texts)
             middle = time.perf_counter()
             status, payload = await connection.send(request)
             ended = time.perf_counter()
-            if status != 200 or len(json.loads(payload)["predictions"]) != 32:
+            if not connection.scored(status, payload, 32):
                 raise RuntimeError(f"server answered {status}: {payload[:200]!r}")
             local.append(middle - started)
             remote.append(ended - middle)
