@@ -26,6 +26,7 @@ STATES = {
 class NodeExecution:
     """One component's execution in a run, with its output artifacts by key."""
 
+    execution_id: int
     node_id: str
     state: str
     started_ms: int
@@ -109,6 +110,7 @@ def run_executions(store, run: metadata_store_pb2.Context) -> list[NodeExecution
         state, error = STATES.get(execution.last_known_state, "unknown"), _error_message(execution)
         nodes.append(
             NodeExecution(
+                execution_id=execution.id,
                 node_id=node_names[0].split(".", 1)[-1] if node_names else execution.type,
                 state=state,
                 started_ms=execution.create_time_since_epoch,

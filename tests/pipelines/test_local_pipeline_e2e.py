@@ -53,17 +53,10 @@ def _evaluator_baseline_and_candidate(config) -> tuple[list, list]:
     """Model artifact ids the latest run's Evaluator read as baseline_model and model."""
     store = metadata.open_store(config.metadata_path)
     run = metadata.pipeline_runs(store, config.pipeline_name)[-1]
-    evaluator = next(
-        execution
-        for execution in store.get_executions_by_context(run.id)
-        if f"{config.pipeline_name}.Evaluator"
-        in {context.name for context in store.get_contexts_by_execution(execution.id)}
-    )
+    evaluator = next(node for node in metadata.run_executions(store, run) if node.node_id == "Evaluator")
+    inputs = metadata_store_pb2.Event.INPUT
     return tuple(
-        [
-            model.id
-            for model in metadata.linked_artifacts(store, evaluator.id, metadata_store_pb2.Event.INPUT, key)
-        ]
+        [model.id for model in metadata.linked_artifacts(store, evaluator.execution_id, inputs, key)]
         for key in ("baseline_model", "model")
     )
 
