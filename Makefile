@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 WORKSPACE ?= workspace
 EXTRAS := serving,kubeflow,airflow,dev
 INSTALLED := $(VENV)/.installed
+# Test processes: one per core, at most 4 (each may run a TFX pipeline in 1.5 GB). Test files
+# stay whole on one process, so module fixtures run once; 0 runs everything in this process.
+TEST_WORKERS ?= auto
 
 .PHONY: install run test lint format bench clean
 
@@ -23,7 +26,7 @@ run: install
 	$(BIN)/polarity run --workspace $(WORKSPACE)
 
 test: install lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .

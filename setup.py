@@ -24,7 +24,7 @@ setuptools.setup(
         "serving": ["aiohttp>=3.9", "prometheus-client", "tensorflow-serving-api"],
         "kubeflow": ["kfp-pipeline-spec==0.2.2"],
         "airflow": ["apache-airflow>=2.10,<3"],
-        "dev": ["pytest", "pytest-timeout", "ruff"],
+        "dev": ["pytest", "pytest-timeout", "pytest-xdist", "ruff"],
     },
     entry_points={"console_scripts": ["polarity=polarity.cli:main"]},
 )
