@@ -7,11 +7,14 @@ baseline for the Evaluators, whose caches then miss, and a full re-evaluation
 that can only conclude "no regression". Leaving the candidate out keeps the
 baseline of the run that judged it, so the Evaluators, the BlessingGate and the
 Pusher are all cached, and a new candidate is still compared with the newest
-blessed model.
+blessed model. A model an operator rolled back is never a baseline: the next
+candidate is judged against the model the rollback returned to, or an older one.
 """
 
 from tfx import v1 as tfx
 from tfx.components.evaluator import constants
+
+from components.blessing_gate import ROLLED_BACK_KEY
 
 # Input and output keys of the resolver.
 MODEL_KEY = "model"
@@ -20,7 +23,7 @@ CANDIDATE_KEY = "candidate"
 
 
 class PreviousBlessedModelStrategy(tfx.dsl.experimental.ResolverStrategy):
-    """Resolves the newest blessed model that is not this run's candidate.
+    """Resolves the newest blessed model that is not this run's candidate nor rolled back.
 
     Inputs: `model` (all Model artifacts), `model_blessing` (the blessings that
     count) and `candidate` (this run's Trainer output). Outputs `model` and
@@ -39,6 +42,7 @@ class PreviousBlessedModelStrategy(tfx.dsl.experimental.ResolverStrategy):
             == constants.BLESSED_VALUE
         }
         for model in sorted(input_dict[MODEL_KEY], key=lambda artifact: artifact.id, reverse=True):
-            if model.id in blessings and model.id not in candidate_ids:
+            rolled_back = model.get_string_custom_property(ROLLED_BACK_KEY)
+            if model.id in blessings and model.id not in candidate_ids and not rolled_back:
                 return {MODEL_KEY: [model], BLESSING_KEY: [blessings[model.id]], CANDIDATE_KEY: candidates}
         return {MODEL_KEY: [], BLESSING_KEY: [], CANDIDATE_KEY: candidates}

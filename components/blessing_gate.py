@@ -4,11 +4,18 @@ The span Evaluator measures a candidate on the newest span's eval split; the
 golden Evaluator measures it on a fixed, trusted set no span can change (a
 model that learned flipped labels looks fine on its own span but fails there).
 The Pusher and the baseline resolver read only this gate's blessing.
+
+A model an operator rolled back (`polarity rollback` sets ROLLED_BACK_KEY on its
+Model artifact) is never blessed again, so no later run pushes it back into
+service, and the baseline resolver skips it.
 """
 
 from tfx import v1 as tfx
 from tfx.components.evaluator import constants
 from tfx.utils import io_utils
+
+# Custom property of a Model artifact: when `polarity rollback` took it out of service.
+ROLLED_BACK_KEY = "rolled_back_at"
 
 
 @tfx.dsl.components.component
@@ -18,7 +25,8 @@ def BlessingGate(
     golden_blessing: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelBlessing],
     verdict: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.ModelBlessing],
 ) -> None:
-    """Writes a ModelBlessing (`verdict`) that is blessed if and only if both inputs are.
+    """Writes a ModelBlessing (`verdict`) that is blessed if and only if both inputs are
+    and the model was never rolled back.
 
     Its output key is not "blessing": TFX's Airflow runner names artifacts
     <output key>:<run id>, which must differ from the Evaluators' blessings.
@@ -27,6 +35,7 @@ def BlessingGate(
     verdicts = {
         "span": span_blessing.get_int_custom_property(constants.ARTIFACT_PROPERTY_BLESSED_KEY) == 1,
         "golden": golden_blessing.get_int_custom_property(constants.ARTIFACT_PROPERTY_BLESSED_KEY) == 1,
+        "not_rolled_back": not model.get_string_custom_property(ROLLED_BACK_KEY),
     }
     blessed = all(verdicts.values())
     blessing.set_string_custom_property(constants.ARTIFACT_PROPERTY_CURRENT_MODEL_URI_KEY, model.uri)

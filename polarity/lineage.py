@@ -56,6 +56,13 @@ def _push_of_version(store, version: int):
     return None
 
 
+def model_of_version(store, version: int) -> metadata_store_pb2.Artifact | None:
+    """The Model artifact a pipeline run pushed as `version`; None if no recorded run did."""
+    push = _push_of_version(store, version)
+    models = metadata.linked_artifacts(store, push[1].id, _INPUT, "model") if push else []
+    return models[0] if models else None
+
+
 def _pushed_version_of_model(store, model_id: int) -> int | None:
     for artifact, execution in reversed(_pushes(store)):
         if any(

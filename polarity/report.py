@@ -118,7 +118,12 @@ def _summarize_node(summary: dict, node: metadata.NodeExecution) -> None:
             where = "golden set" if node.node_id == "GoldenEvaluator" else "span eval split"
             summary["not_blessed_because"] += [f"{where}: {reason}" for reason in blessing_reasons(uri)]
     elif node.node_id == "BlessingGate" and _first(node, "verdict"):
-        summary["blessed"] = bool(metadata.custom_value(_first(node, "verdict"), "blessed"))
+        verdict = metadata.as_tfx_artifact(_first(node, "verdict"), standard.ModelBlessing)
+        summary["blessed"] = bool(verdict.get_int_custom_property("blessed"))
+        if (verdict.get_json_value_custom_property("verdicts") or {}).get("not_rolled_back") is False:
+            summary["not_blessed_because"].append(
+                "the model was rolled back with `polarity rollback`; it is never pushed again"
+            )
     elif node.node_id == "DataGate" and _first(node, "validated_statistics"):
         validated = metadata.as_tfx_artifact(_first(node, "validated_statistics"), standard.ExampleStatistics)
         summary["profile"] = _plain(validated.get_json_value_custom_property("profile"))

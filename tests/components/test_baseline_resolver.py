@@ -3,11 +3,14 @@
 from tfx import v1 as tfx
 
 from components.baseline_resolver import BLESSING_KEY, CANDIDATE_KEY, MODEL_KEY, PreviousBlessedModelStrategy
+from components.blessing_gate import ROLLED_BACK_KEY
 
 
-def _model(artifact_id):
+def _model(artifact_id, rolled_back=()):
     model = tfx.types.standard_artifacts.Model()
     model.id = artifact_id
+    if artifact_id in rolled_back:
+        model.set_string_custom_property(ROLLED_BACK_KEY, "2026-11-23T03:10:00+00:00")
     return model
 
 
@@ -18,9 +21,9 @@ def _blessing(model_id, blessed):
     return blessing
 
 
-def _resolve(models, blessings, candidate):
+def _resolve(models, blessings, candidate, rolled_back=()):
     inputs = {
-        MODEL_KEY: [_model(i) for i in models],
+        MODEL_KEY: [_model(i, rolled_back) for i in models],
         BLESSING_KEY: [_blessing(i, blessed) for i, blessed in blessings],
         CANDIDATE_KEY: [_model(candidate)],
     }
@@ -42,3 +45,8 @@ def test_the_candidate_is_never_its_own_baseline():
 def test_no_baseline_before_any_other_model_was_blessed():
     assert _resolve([1], [], candidate=1) == []
     assert _resolve([1, 2], [(1, False), (2, True)], candidate=2) == []
+
+
+def test_a_rolled_back_model_is_never_the_baseline():
+    assert _resolve([1, 2, 3], [(1, True), (2, True)], candidate=3, rolled_back={2}) == [1]
+    assert _resolve([1, 2, 3], [(1, True), (2, True)], candidate=3, rolled_back={1, 2}) == []

@@ -1,11 +1,14 @@
 """`polarity lineage`: spans, runs, metrics, blessing and baseline of a pushed model, from ML Metadata."""
 
+import contextlib
+import io
 import json
 import shutil
 
 import pytest
 from conftest import run_cli, small_config, write_small_spans
 
+from components.blessing_gate import ROLLED_BACK_KEY
 from pipelines.local_runner import run_local
 from polarity import data, lineage, metadata, report
 
@@ -62,13 +65,37 @@ def test_lineage_of_an_unknown_version_says_which_are_known(two_pushes, capsys):
     assert first["pushed_version"] in err and second["pushed_version"] in err
 
 
-def test_lineage_of_a_rollback_is_the_lineage_of_the_model_it_serves_again(two_pushes, capsys):
-    config, first, _ = two_pushes
-    assert run_cli("rollback", "--workspace", str(config.workspace)) == 0
-    capsys.readouterr()
+# The tests below run after the rollback: the module's workspace serves the first model again.
+@pytest.fixture(scope="module")
+def rolled_back(two_pushes):
+    """`polarity rollback` in the two-push workspace; returns two_pushes and what it printed."""
+    config, first, second = two_pushes
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        assert run_cli("rollback", "--workspace", str(config.workspace)) == 0
+    return config, first, second, out.getvalue()
+
+
+def test_lineage_of_a_rollback_is_the_lineage_of_the_model_it_serves_again(rolled_back, capsys):
+    config, first, _, _ = rolled_back
     assert run_cli("lineage", "--json", "--workspace", str(config.workspace)) == 0
     found = json.loads(capsys.readouterr().out)
     assert found["rollback_of"] == int(first["pushed_version"]) and found["served"]
     assert found["version"] > int(first["pushed_version"])
     assert found["spans"] == [first["span"]] and found["trained_in_run"] == first["run_id"]
     assert found["baseline"] is None
+
+
+def test_the_next_run_is_judged_against_the_model_served_again_not_the_rolled_back_one(rolled_back):
+    config, first, second, printed = rolled_back
+    second_version = int(second["pushed_version"])
+    withdrawn = lineage.model_of_version(metadata.open_store(config.metadata_path), second_version)
+    assert ROLLED_BACK_KEY in withdrawn.custom_properties
+    assert f"Model {withdrawn.id} (pushed as version {second_version}) is marked rolled back" in printed
+
+    write_small_spans(config, first_span=data.latest_span(config.data_root) + 1, seed=12)
+    run_local(config)
+    third = report.run_summary(metadata.open_store(config.metadata_path), config.pipeline_name)
+    assert third["pushed"], f"the run after the rollback pushed no model: {third}"
+    found = lineage.model_lineage(metadata.open_store(config.metadata_path), config.serving_dir)
+    assert found["version"] == int(third["pushed_version"]) and found["served"]
+    assert found["baseline"]["pushed_version"] == int(first["pushed_version"])
