@@ -175,11 +175,34 @@ def cmd_status(args, config: Config) -> int:
             f"error: no run of pipeline '{config.pipeline_name}' in {config.metadata_path}", file=sys.stderr
         )
         return EXIT_USAGE
+    _mark_if_interrupted(summary, config)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
         print_summary(summary)
     return EXIT_OK
+
+
+def _mark_if_interrupted(summary: dict, config: Config) -> None:
+    """A run ML Metadata shows running, whose `polarity run` process is gone, is "interrupted".
+
+    Runs that Airflow or Kubeflow start take no workspace lock, so a running run with
+    no record in the lock file stays "running".
+    """
+    from polarity import lock
+
+    holder = lock.recorded_holder(config.workspace)
+    if summary["state"] != "running" or holder is None or holder["alive"]:
+        return
+    summary["state"] = "interrupted"
+    summary["error"] = (
+        f"the process that ran it (pid {holder['pid']}, `{holder.get('command')}`, started "
+        f"{holder.get('started')}) ended before the run finished: it was killed or crashed. "
+        "Run `polarity run` again: it marks this run canceled and redoes the unfinished work."
+    )
+    summary["failed_component"] = next(
+        (c["id"] for c in summary["components"] if c["state"] == "running"), None
+    )
 
 
 def _quiet_libraries() -> None:

@@ -35,6 +35,29 @@ def _holder_text(path: pathlib.Path) -> str:
     return f"pid {holder.get('pid')} (`{holder.get('command')}`, started {holder.get('started')})"
 
 
+def recorded_holder(workspace: pathlib.Path) -> dict | None:
+    """Who the lock file names, with "alive": whether that process still exists.
+
+    A holder that ends normally empties the file; one that was killed leaves its
+    record behind (and the kernel frees the lock). None: the file names no one.
+    Reads only: probing the flock itself could refuse a run starting at that moment.
+    """
+    try:
+        holder = json.loads(lock_path(workspace).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(holder, dict) or not isinstance(holder.get("pid"), int):
+        return None
+    try:
+        os.kill(holder["pid"], 0)
+        alive = True
+    except ProcessLookupError:
+        alive = False
+    except PermissionError:  # exists, run by another user
+        alive = True
+    return {**holder, "alive": alive}
+
+
 @contextlib.contextmanager
 def workspace_lock(workspace: pathlib.Path, command: str | None = None) -> Iterator[pathlib.Path]:
     """Holds the workspace lock for the body of the `with`; never waits.

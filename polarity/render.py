@@ -52,5 +52,6 @@ def render_summary(summary: dict) -> str:
         origin = f" (rollback of {serving['rollback_of']})" if serving.get("rollback_of") else ""
         lines.append(f"Serving: version {serving['version']}{origin}")
     if summary.get("error"):
-        lines.append(f"Failed at {summary['failed_component']}: {summary['error']}")
+        verb = "Interrupted in" if summary.get("state") == "interrupted" else "Failed at"
+        lines.append(f"{verb} {summary['failed_component']}: {summary['error']}")
     return "\n".join(lines) + "\n"

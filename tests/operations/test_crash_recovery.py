@@ -6,10 +6,13 @@ run 2 is SIGKILLed while Trainer runs; run 3 must complete, redo what was
 killed, leave ML Metadata consistent and push one whole model.
 """
 
+import contextlib
+import io
+import json
 import time
 
 import pytest
-from conftest import SMALL_RUN_OVERRIDES, small_config, write_small_spans
+from conftest import SMALL_RUN_OVERRIDES, run_cli, small_config, write_small_spans
 from run_process import PolarityProcess
 
 from polarity import metadata
@@ -36,6 +39,12 @@ def _states_by_run(config) -> list[dict[str, str]]:
     ]
 
 
+def _status(config) -> dict:
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        assert run_cli("status", "--json", "--workspace", str(config.workspace)) == 0
+    return json.loads(out.getvalue())
+
+
 @pytest.fixture(scope="module")
 def crashes(tmp_path_factory):
     """Drives the four runs; returns the config and what each left behind."""
@@ -49,8 +58,10 @@ def crashes(tmp_path_factory):
     seen["refused"] = PolarityProcess("run", *_flags(config)).finish(timeout=120)
     seen["holder_pid"] = in_transform.process.pid
     seen["serving_while_refused"] = _serving_entries(config)
+    seen["status_while_running"] = _status(config)
     in_transform.kill()
     seen["after_transform_kill"] = (_states_by_run(config), _serving_entries(config))
+    seen["status_after_kill"] = _status(config)
 
     in_trainer = PolarityProcess("run", *_flags(config))
     in_trainer.wait_for_running(config.metadata_path, "Trainer")
@@ -78,6 +89,14 @@ def test_kill_in_transform_leaves_it_running_and_serving_untouched(crashes):
     assert states["Transform"] == "running"
     assert "Trainer" not in states
     assert serving == []
+
+
+def test_status_tells_a_live_run_from_a_killed_one(crashes):
+    _, seen = crashes
+    assert seen["status_while_running"]["state"] == "running"
+    killed = seen["status_after_kill"]
+    assert killed["state"] == "interrupted" and killed["failed_component"] == "Transform"
+    assert f"pid {seen['holder_pid']}" in killed["error"] and "Run `polarity run` again" in killed["error"]
 
 
 def test_kill_in_trainer_redid_transform_and_left_serving_untouched(crashes):
