@@ -11,6 +11,7 @@ from conftest import run_cli, small_config, write_small_spans
 from components.blessing_gate import ROLLED_BACK_KEY
 from pipelines.local_runner import run_local
 from polarity import data, lineage, metadata, report
+from serving import model_dir
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +100,17 @@ def test_the_next_run_is_judged_against_the_model_served_again_not_the_rolled_ba
     found = lineage.model_lineage(metadata.open_store(config.metadata_path), config.serving_dir)
     assert found["version"] == int(third["pushed_version"]) and found["served"]
     assert found["baseline"]["pushed_version"] == int(first["pushed_version"])
+
+
+def test_rolling_forward_to_a_rolled_back_model_clears_its_mark(rolled_back, capsys):
+    # Runs after the test above: the third run's model is served; bring the second back.
+    config, _, second, _ = rolled_back
+    second_version = int(second["pushed_version"])
+    third = lineage.model_of_version(
+        metadata.open_store(config.metadata_path), model_dir.list_versions(config.serving_dir)[-1]
+    )
+    assert run_cli("rollback", "--to", str(second_version), "--workspace", str(config.workspace)) == 0
+    assert f"Model {third.id}" in capsys.readouterr().out
+    store = metadata.open_store(config.metadata_path)
+    assert ROLLED_BACK_KEY not in lineage.model_of_version(store, second_version).custom_properties
+    assert ROLLED_BACK_KEY in store.get_artifacts_by_id([third.id])[0].custom_properties
