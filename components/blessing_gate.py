@@ -16,6 +16,8 @@ from tfx.utils import io_utils
 
 # Custom property of a Model artifact: when `polarity rollback` took it out of service.
 ROLLED_BACK_KEY = "rolled_back_at"
+# Key of the verdict (in the output's "verdicts") that is False for a rolled-back model.
+NOT_ROLLED_BACK_VERDICT = "not_rolled_back"
 
 
 @tfx.dsl.components.component
@@ -35,7 +37,7 @@ def BlessingGate(
     verdicts = {
         "span": span_blessing.get_int_custom_property(constants.ARTIFACT_PROPERTY_BLESSED_KEY) == 1,
         "golden": golden_blessing.get_int_custom_property(constants.ARTIFACT_PROPERTY_BLESSED_KEY) == 1,
-        "not_rolled_back": not model.get_string_custom_property(ROLLED_BACK_KEY),
+        NOT_ROLLED_BACK_VERDICT: not model.get_string_custom_property(ROLLED_BACK_KEY),
     }
     blessed = all(verdicts.values())
     blessing.set_string_custom_property(constants.ARTIFACT_PROPERTY_CURRENT_MODEL_URI_KEY, model.uri)

@@ -27,10 +27,18 @@ def lock_path(workspace: pathlib.Path) -> pathlib.Path:
     return pathlib.Path(workspace).absolute() / LOCK_FILE
 
 
-def _holder_text(path: pathlib.Path) -> str:
+def _read_holder(path: pathlib.Path) -> dict | None:
+    """The record a holder wrote into the lock file; None when it names no one (or not yet)."""
     try:
         holder = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):  # the holder is between taking the lock and writing its name
+    except (OSError, ValueError):  # empty, or the holder is between taking the lock and writing its name
+        return None
+    return holder if isinstance(holder, dict) else None
+
+
+def _holder_text(path: pathlib.Path) -> str:
+    holder = _read_holder(path)
+    if holder is None:
         return "another process"
     return f"pid {holder.get('pid')} (`{holder.get('command')}`, started {holder.get('started')})"
 
@@ -42,11 +50,8 @@ def recorded_holder(workspace: pathlib.Path) -> dict | None:
     record behind (and the kernel frees the lock). None: the file names no one.
     Reads only: probing the flock itself could refuse a run starting at that moment.
     """
-    try:
-        holder = json.loads(lock_path(workspace).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(holder, dict) or not isinstance(holder.get("pid"), int):
+    holder = _read_holder(lock_path(workspace))
+    if holder is None or not isinstance(holder.get("pid"), int):
         return None
     try:
         os.kill(holder["pid"], 0)

@@ -4,7 +4,7 @@ import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 from tfx.types import artifact_utils
 
-from components import data_gate, features, golden_evaluator
+from components import blessing_gate, data_gate, features, golden_evaluator
 from polarity import metadata, rollback
 
 METRIC_NAMES = {
@@ -120,7 +120,8 @@ def _summarize_node(summary: dict, node: metadata.NodeExecution) -> None:
     elif node.node_id == "BlessingGate" and _first(node, "verdict"):
         verdict = metadata.as_tfx_artifact(_first(node, "verdict"), standard.ModelBlessing)
         summary["blessed"] = bool(verdict.get_int_custom_property("blessed"))
-        if (verdict.get_json_value_custom_property("verdicts") or {}).get("not_rolled_back") is False:
+        verdicts = verdict.get_json_value_custom_property("verdicts") or {}
+        if verdicts.get(blessing_gate.NOT_ROLLED_BACK_VERDICT) is False:
             summary["not_blessed_because"].append(
                 "the model was rolled back with `polarity rollback`; it is never pushed again"
             )

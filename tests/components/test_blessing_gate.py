@@ -5,7 +5,7 @@ import os
 import pytest
 from tfx import v1 as tfx
 
-from components.blessing_gate import ROLLED_BACK_KEY, BlessingGate
+from components.blessing_gate import NOT_ROLLED_BACK_VERDICT, ROLLED_BACK_KEY, BlessingGate
 
 
 def _blessing(blessed: bool):
@@ -43,4 +43,5 @@ def test_blessed_only_when_both_evaluations_bless_a_model_never_rolled_back(
     assert verdict.get_int_custom_property("blessed") == int(blessed)
     assert verdict.get_int_custom_property("current_model_id") == 7
     assert os.path.exists(os.path.join(verdict.uri, "BLESSED" if blessed else "NOT_BLESSED"))
-    assert verdict.get_json_value_custom_property("verdicts")["not_rolled_back"] is not bool(rolled_back_at)
+    verdicts = verdict.get_json_value_custom_property("verdicts")
+    assert verdicts[NOT_ROLLED_BACK_VERDICT] is not bool(rolled_back_at)
