@@ -21,7 +21,13 @@ setuptools.setup(
         "pyyaml",
     ],
     extras_require={
-        "serving": ["aiohttp>=3.9", "prometheus-client", "tensorflow-serving-api"],
+        "serving": [
+            "aiohttp>=3.9",
+            "orjson>=3.9",
+            "prometheus-client",
+            "tensorflow-serving-api",
+            "uvloop>=0.19; sys_platform != 'win32'",
+        ],
         "kubeflow": ["kfp-pipeline-spec==0.2.2"],
         "airflow": ["apache-airflow>=2.10,<3"],
         "dev": ["pytest", "pytest-timeout", "pytest-xdist", "ruff"],

@@ -96,7 +96,8 @@ class BatchScheduler:
         self._queue: collections.deque = collections.deque()
         self._queued_rows = 0
         self._running = 0
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.Handle | None = None
+        self._timer_deadline = 0.0
 
     def submit(self, arrays: dict, rows: int) -> asyncio.Future:
         """Queues a request (on the running loop); the future holds its rows of the outputs.
@@ -130,11 +131,13 @@ class BatchScheduler:
                 self._start(loop, batch)
 
     def _arm_timer(self, loop, deadline: float) -> None:
-        if self._timer is not None and self._timer.when() <= deadline:
+        # The deadline is kept here: uvloop rounds timers to milliseconds and, for one
+        # due in under a millisecond, call_at returns a plain Handle without when().
+        if self._timer is not None and self._timer_deadline <= deadline:
             return
         if self._timer is not None:
             self._timer.cancel()
-        self._timer = loop.call_at(deadline, self._on_timer, loop)
+        self._timer, self._timer_deadline = loop.call_at(deadline, self._on_timer, loop), deadline
 
     def _on_timer(self, loop) -> None:
         self._timer = None

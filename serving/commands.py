@@ -5,7 +5,6 @@
 moves between the two; the model defaults to the workspace's push directory.
 """
 
-import asyncio
 import json
 import logging
 import pathlib
@@ -130,7 +129,7 @@ def cmd_serve(args, config) -> int:
         print(f"Serving at {running.url}/v1/models/<name> (Ctrl-C stops)", flush=True)
 
     try:
-        asyncio.run(server.serve_forever(options, on_ready=ready))
+        server.run(server.serve_forever(options, on_ready=ready))
     except KeyboardInterrupt:
         pass
     except OSError as error:

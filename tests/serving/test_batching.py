@@ -11,6 +11,7 @@ import pytest
 from serving_helpers import Http
 
 from components import features
+from serving import server
 from serving.batching import (
     BatchingParameters,
     BatchScheduler,
@@ -40,7 +41,13 @@ def test_bad_parameters_are_named(text, message):
         parse_batching_parameters(text)
 
 
-def _scheduler_run(params, requests, run):
+@pytest.fixture(params=["asyncio", "uvloop"])
+def run_loop(request):
+    """asyncio.run on each event loop the server may run on: asyncio's own, and uvloop (the default)."""
+    return asyncio.run if request.param == "asyncio" else server.run
+
+
+def _scheduler_run(run_loop, params, requests, run):
     async def main():
         with concurrent.futures.ThreadPoolExecutor(2) as executor:
             scheduler = BatchScheduler(run, params, executor, on_batch=batches.append)
@@ -56,33 +63,33 @@ def _scheduler_run(params, requests, run):
             return [o.exception() or o.result() if isinstance(o, asyncio.Future) else o for o in outcomes]
 
     batches: list = []
-    return asyncio.run(main()), batches
+    return run_loop(main()), batches
 
 
-def test_scheduler_merges_requests_and_returns_each_its_rows():
+def test_scheduler_merges_requests_and_returns_each_its_rows(run_loop):
     def double(arrays):
         return {"y": arrays["x"] * 2}
 
     requests = [np.arange(i, i + 1) for i in range(9)] + [np.arange(100, 103)]
     params = BatchingParameters(max_batch_size=4, batch_timeout_micros=50_000, num_batch_threads=1)
-    results, batches = _scheduler_run(params, requests, double)
+    results, batches = _scheduler_run(run_loop, params, requests, double)
     for request, result in zip(requests, results, strict=True):
         np.testing.assert_array_equal(result["y"], request * 2)
     assert sum(batches) == 12 and max(batches) == 4 and len(batches) < len(requests)
 
 
-def test_scheduler_refuses_work_when_the_queue_is_full():
+def test_scheduler_refuses_work_when_the_queue_is_full(run_loop):
     # The first batch runs on the only thread, the second fills the queue, the third is refused.
     params = BatchingParameters(max_batch_size=2, max_enqueued_batches=1, num_batch_threads=1)
     requests = [np.zeros(2), np.ones(2), np.zeros(1)]
-    results, batches = _scheduler_run(params, requests, lambda arrays: {"y": arrays["x"]})
+    results, batches = _scheduler_run(run_loop, params, requests, lambda arrays: {"y": arrays["x"]})
     assert isinstance(results[2], QueueFullError) and "queue" in str(results[2])
     np.testing.assert_array_equal(results[0]["y"], np.zeros(2))
     np.testing.assert_array_equal(results[1]["y"], np.ones(2))
     assert batches == [2, 2]
 
 
-def test_a_full_batch_does_not_wait_for_the_batch_window():
+def test_a_full_batch_does_not_wait_for_the_batch_window(run_loop):
     # A request that fills max_batch_size starts at once, however long batch_timeout_micros is.
     params = BatchingParameters(max_batch_size=2, batch_timeout_micros=600_000_000)
 
@@ -93,17 +100,28 @@ def test_a_full_batch_does_not_wait_for_the_batch_window():
             scheduler.close()
             return result
 
-    np.testing.assert_array_equal(asyncio.run(main())["y"], np.ones(2))
+    np.testing.assert_array_equal(run_loop(main())["y"], np.ones(2))
 
 
-def test_a_partial_batch_runs_when_its_window_closes():
+def test_a_partial_batch_runs_when_its_window_closes(run_loop):
     params = BatchingParameters(max_batch_size=8, batch_timeout_micros=20_000)
-    results, batches = _scheduler_run(params, [np.arange(3)], lambda arrays: {"y": -arrays["x"]})
+    results, batches = _scheduler_run(run_loop, params, [np.arange(3)], lambda arrays: {"y": -arrays["x"]})
     np.testing.assert_array_equal(results[0]["y"], -np.arange(3))
     assert batches == [3]
 
 
-def test_closing_cancels_what_is_queued_and_lets_the_running_batch_finish():
+def test_a_batch_window_under_a_millisecond(run_loop):
+    # uvloop rounds timers to milliseconds and hands back a plain Handle for a shorter
+    # one; a second request arriving while that timer is armed must still batch.
+    params = BatchingParameters(max_batch_size=8, batch_timeout_micros=300, num_batch_threads=1)
+    requests = [np.arange(i, i + 1) for i in range(3)]
+    results, batches = _scheduler_run(run_loop, params, requests, lambda arrays: {"y": arrays["x"] + 1})
+    for request, result in zip(requests, results, strict=True):
+        np.testing.assert_array_equal(result["y"], request + 1)
+    assert sum(batches) == 3
+
+
+def test_closing_cancels_what_is_queued_and_lets_the_running_batch_finish(run_loop):
     params = BatchingParameters(max_batch_size=1, num_batch_threads=1)
     release = threading.Event()
 
@@ -120,7 +138,7 @@ def test_closing_cancels_what_is_queued_and_lets_the_running_batch_finish():
             release.set()
             return await asyncio.wait_for(running, 10), queued
 
-    result, queued = asyncio.run(main())
+    result, queued = run_loop(main())
     np.testing.assert_array_equal(result["y"], np.ones(1))
     assert queued.cancelled()
 

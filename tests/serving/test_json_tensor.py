@@ -153,6 +153,34 @@ def test_nan_and_infinity_are_accepted_as_tf_serving_does():
     assert np.isnan(array[2]) and np.isinf(array[3])
 
 
+def test_what_strict_json_parsers_refuse_still_parses():
+    # Beyond 64 bits and lone surrogates: valid for TF Serving's parser and for json.
+    doc = json_tensor.parse_json_object(b'{"a": 123456789012345678901234567890, "b": "\\ud800"}')
+    assert doc == {"a": 123456789012345678901234567890, "b": "\ud800"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"predictions": [{"label": 1, "probability": 0.25}], "text": "caf\u00e9 \u2014 \U0001f600"},
+        {"model_version_status": [{"version": "3", "state": "AVAILABLE", "status": {"error_code": "OK"}}]},
+        {"predictions": [0.5, float("nan"), float("inf"), -float("inf")]},
+        {"outputs": [2**70], "none": None, "text": "null"},
+    ],
+    ids=["unicode", "status", "non-finite", "json-only"],
+)
+def test_dump_json_reads_back_as_json_writes_it(body):
+    # Compared as json's text, where NaN equals NaN.
+    assert json.dumps(json.loads(json_tensor.dump_json(body))) == json.dumps(body)
+
+
+def test_dump_json_writes_non_finite_floats_as_tf_serving_does():
+    # json_tensor.cc WriteDecimal: NaN, Infinity and -Infinity, not null.
+    assert json_tensor.dump_json({"predictions": [float("nan"), float("inf"), -float("inf")]}) == (
+        b'{"predictions": [NaN, Infinity, -Infinity]}'
+    )
+
+
 def test_row_response_with_several_outputs_is_a_list_of_objects():
     # api_rest.md: "If the model outputs multiple named tensors, we output a list of objects instead".
     outputs = {"probability": np.array([0.2, 0.9], np.float32), "label": np.array([0, 1], np.int64)}
