@@ -8,45 +8,9 @@ import os
 import pathlib
 
 import pytest
+from workspace_helpers import small_config, write_small_spans
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-SMALL_ROWS = 2400
-# A small slice cannot reach the production accuracy floor; tests bless at 0.6.
-SMALL_RUN_OVERRIDES = (
-    "training.epochs=3",
-    "evaluation.accuracy_floor=0.6",
-    "evaluation.golden_accuracy_floor=0.6",
-    "data.min_rows=100",
-)
-
-
-def small_config(workspace: pathlib.Path, *overrides: str):
-    """A configuration for a small, fast, real run in `workspace`."""
-    from polarity.config import load_config
-
-    return load_config(overrides=[*SMALL_RUN_OVERRIDES, *overrides], workspace=workspace)
-
-
-def write_small_spans(config, spans: int = 1, rows: int = SMALL_ROWS, first_span: int = 1, seed: int = 0):
-    """Writes `spans` spans of real reviews (rows in all) into the config's data root."""
-    from polarity import data
-
-    return data.prepare_spans(
-        config.data_root, config.golden_root, spans=spans, limit=rows, seed=seed, first_span=first_span
-    )
-
-
-def small_run_flags() -> list:
-    """SMALL_RUN_OVERRIDES as `--set` command-line flags."""
-    return [flag for override in SMALL_RUN_OVERRIDES for flag in ("--set", override)]
-
-
-def run_cli(*argv: str) -> int:
-    """Runs the `polarity` command in-process and returns its exit code."""
-    from polarity import cli
-
-    return cli.main(list(argv))
 
 
 @pytest.fixture(scope="session")

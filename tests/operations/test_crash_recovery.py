@@ -12,8 +12,8 @@ import json
 import time
 
 import pytest
-from conftest import SMALL_RUN_OVERRIDES, run_cli, small_config, write_small_spans
 from run_process import PolarityProcess
+from workspace_helpers import SMALL_RUN_OVERRIDES, run_cli, small_config, write_small_spans
 
 from polarity import metadata
 from serving import model_dir

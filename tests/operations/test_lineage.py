@@ -6,7 +6,7 @@ import json
 import shutil
 
 import pytest
-from conftest import run_cli, small_config, write_small_spans
+from workspace_helpers import run_cli, small_config, write_small_spans
 
 from components.blessing_gate import ROLLED_BACK_KEY
 from pipelines.local_runner import run_local

@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import run_cli, small_config, write_small_spans
 from run_process import REPO
+from workspace_helpers import run_cli, small_config, write_small_spans
 
 from polarity import lock
 

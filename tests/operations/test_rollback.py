@@ -6,7 +6,7 @@ import time
 import urllib.request
 
 import pytest
-from conftest import run_cli
+from workspace_helpers import run_cli
 
 from components import features
 from polarity import rollback

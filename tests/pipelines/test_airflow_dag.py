@@ -14,7 +14,7 @@ import textwrap
 
 import pytest
 import yaml
-from conftest import small_config, write_small_spans
+from workspace_helpers import small_config, write_small_spans
 
 pytest.importorskip("airflow", reason="the airflow extra is not installed")
 

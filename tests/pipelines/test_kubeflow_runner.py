@@ -3,8 +3,8 @@
 import json
 
 import pytest
-from conftest import run_cli
 from tfx import v1 as tfx
+from workspace_helpers import run_cli
 
 from components.hyperparameters import Hyperparameters
 from polarity.config import ConfigError, load_config

@@ -5,7 +5,7 @@ import json
 import threading
 
 import pytest
-from conftest import run_cli
+from workspace_helpers import run_cli
 
 from pipelines.kubeflow_schedule import kfp_cron, recurring_run_body
 from polarity.config import ConfigError, load_config

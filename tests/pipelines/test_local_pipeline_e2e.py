@@ -3,8 +3,8 @@
 import csv
 
 import pytest
-from conftest import run_cli, small_config, small_run_flags, write_small_spans
 from ml_metadata.proto import metadata_store_pb2
+from workspace_helpers import run_cli, small_config, small_run_flags, write_small_spans
 
 from pipelines.local_runner import run_local
 from polarity import data, metadata, report

@@ -1,7 +1,7 @@
 """The polarity command's errors: exit codes and messages a user can act on."""
 
 import pytest
-from conftest import run_cli
+from workspace_helpers import run_cli
 
 
 def test_unknown_flag_is_a_usage_error(capsys):

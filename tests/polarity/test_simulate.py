@@ -4,7 +4,7 @@ domain-shifted one. Asserts the timeline and that only the good model was ever s
 import json
 
 import pytest
-from conftest import run_cli, small_run_flags
+from workspace_helpers import run_cli, small_run_flags
 
 from polarity import simulate
 from polarity.data import DataError
