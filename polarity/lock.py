@@ -64,13 +64,18 @@ def recorded_holder(workspace: pathlib.Path) -> dict | None:
 
 
 @contextlib.contextmanager
-def workspace_lock(workspace: pathlib.Path, command: str | None = None) -> Iterator[pathlib.Path]:
+def workspace_lock(
+    workspace: pathlib.Path, command: str | None = None, keep_interrupted_record: bool = False
+) -> Iterator[pathlib.Path]:
     """Holds the workspace lock for the body of the `with`; never waits.
 
     Args:
       workspace: the workspace directory (created if missing).
       command: what the holder is doing, for the message another command prints;
         default this process's command line.
+      keep_interrupted_record: put back, on release, the record a killed holder
+        left in the file, for holders that do not recover its run (rollback), so
+        that `polarity status` still reports that run as interrupted.
 
     Yields:
       The lock file's path.
@@ -93,6 +98,8 @@ def workspace_lock(workspace: pathlib.Path, command: str | None = None) -> Itera
                 "and try again (nothing was changed). The lock goes away by itself when that "
                 "process ends, also if it is killed."
             ) from None
+        # Holding the lock, any record in the file is a killed holder's (a clean exit empties it).
+        interrupted = _read_holder(path) if keep_interrupted_record else None
         holder = {
             "pid": os.getpid(),
             "command": command or " ".join(["polarity", *sys.argv[1:]]),
@@ -104,5 +111,7 @@ def workspace_lock(workspace: pathlib.Path, command: str | None = None) -> Itera
             yield path
         finally:
             os.ftruncate(descriptor, 0)
+            if interrupted is not None:
+                os.pwrite(descriptor, json.dumps(interrupted).encode("utf-8"), 0)
     finally:
         os.close(descriptor)  # closing the only descriptor releases the flock

@@ -35,7 +35,8 @@ def cmd_rollback(args, config: Config) -> int:
     from polarity import lock, rollback
 
     try:
-        with lock.workspace_lock(config.workspace):
+        # A rollback does not recover a killed run: status must still report it interrupted.
+        with lock.workspace_lock(config.workspace, keep_interrupted_record=True):
             entry = rollback.rollback(config.serving_dir, to=args.to)
             print(
                 f"Serving version {entry['version']} (rollback of {entry['rollback_of']}; "

@@ -62,6 +62,9 @@ def crashes(tmp_path_factory):
     in_transform.kill()
     seen["after_transform_kill"] = (_states_by_run(config), _serving_entries(config))
     seen["status_after_kill"] = _status(config)
+    # A rollback in between takes and releases the lock (and finds nothing to roll back).
+    seen["rollback_after_kill"] = run_cli("rollback", "--workspace", str(config.workspace))
+    seen["status_after_rollback"] = _status(config)
 
     in_trainer = PolarityProcess("run", *_flags(config))
     in_trainer.wait_for_running(config.metadata_path, "Trainer")
@@ -97,6 +100,13 @@ def test_status_tells_a_live_run_from_a_killed_one(crashes):
     killed = seen["status_after_kill"]
     assert killed["state"] == "interrupted" and killed["failed_component"] == "Transform"
     assert f"pid {seen['holder_pid']}" in killed["error"] and "Run `polarity run` again" in killed["error"]
+
+
+def test_a_rollback_after_the_kill_leaves_the_run_interrupted(crashes):
+    _, seen = crashes
+    assert seen["rollback_after_kill"] == 1  # nothing pushed yet
+    after = seen["status_after_rollback"]
+    assert after["state"] == "interrupted" and f"pid {seen['holder_pid']}" in after["error"]
 
 
 def test_kill_in_trainer_redid_transform_and_left_serving_untouched(crashes):

@@ -77,3 +77,19 @@ def test_lock_is_released_when_the_command_ends(tmp_path):
         pass
     with lock.workspace_lock(tmp_path):
         pass
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_a_killed_holders_record_is_kept_only_when_asked(holder, keep):
+    # rollback keeps it (status then still shows the killed run as interrupted); run,
+    # which recovers the killed run, empties the file when it ends.
+    workspace, process = holder
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    with lock.workspace_lock(workspace, "polarity rollback", keep_interrupted_record=keep):
+        assert lock.recorded_holder(workspace)["pid"] == os.getpid()
+    after = lock.recorded_holder(workspace)
+    if keep:
+        assert after["pid"] == process.pid and not after["alive"]
+    else:
+        assert after is None
