@@ -84,3 +84,32 @@ def test_drift_section_feeds_the_gate_checks():
     assert checks["label_balance"] == drift.DriftCheck("label_balance", 0.15, "halt")
     assert checks["source_mix"] == drift.DriftCheck("source_mix", 0.30, "halt")
     assert checks["text_length"] == drift.DriftCheck("text_length", 0.8, "warn")
+
+
+def test_beam_args_name_only_what_differs_from_beams_defaults():
+    from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
+
+    defaults = PipelineOptions([]).view_as(DirectOptions)
+    beam = load_config().beam
+    assert (beam.direct_num_workers, beam.direct_running_mode) == (
+        defaults.direct_num_workers,
+        defaults.direct_running_mode,
+    )
+    assert beam.pipeline_args() == []
+    changed = load_config(overrides=["beam.direct_running_mode=multi_processing", "beam.extra_args=[--x=1]"])
+    assert changed.beam.pipeline_args() == ["--direct_running_mode=multi_processing", "--x=1"]
+
+
+@pytest.mark.parametrize("overrides, packaged", [([], False), (["beam.direct_num_workers=2"], True)])
+def test_tfx_packages_itself_for_beam_only_when_given_beam_args(tmp_path, monkeypatch, overrides, packaged):
+    # A Beam component's executor, built as the local runner builds it: with the
+    # default config, TFX must not build (and leave behind) its tfx_ephemeral sdist.
+    import tempfile
+
+    from tfx.components.statistics_gen.executor import Executor
+    from tfx.dsl.components.base.base_beam_executor import BaseBeamExecutor
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    args = load_config(overrides=overrides).beam.pipeline_args()
+    Executor(BaseBeamExecutor.Context(beam_pipeline_args=args, tmp_dir=str(tmp_path / "executor")))
+    assert bool(list(tmp_path.glob("*/build/tfx/dist/tfx_ephemeral-*"))) == packaged
