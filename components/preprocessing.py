@@ -7,7 +7,7 @@ normalisation as training (the `transform_features` signature).
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components import features
+from components import features, vocabulary
 
 # Markup and punctuation handling, applied in this order.
 _HTML_TAG = r"<[^>]*>"
@@ -48,20 +48,16 @@ def preprocessing_fn(inputs):
       inputs: raw features keyed as in `components.features`.
 
     Returns:
-      The transformed features: the review's n-gram ids (an approximate top-k
-      vocabulary computed by TFT in one pass, out-of-vocabulary n-grams in a
-      shared bucket), its length bucket (for evaluation slices) and the label,
-      when present.
+      The transformed features: the review's n-gram ids (the exact top-k
+      vocabulary of the training split by frequency, `components.vocabulary`;
+      out-of-vocabulary n-grams in a shared bucket), its length bucket (for
+      evaluation slices) and the label, when present.
     """
     text = _dense_column(inputs[features.TEXT_KEY])
     tokens = tokenize(text)
     ngrams = word_ngrams(tokens).to_sparse()
-    ngram_ids = tft.experimental.compute_and_apply_approximate_vocabulary(
-        ngrams,
-        top_k=features.VOCAB_SIZE,
-        num_oov_buckets=features.OOV_BUCKETS,
-        vocab_filename=features.VOCAB_NAME,
-    )
+    vocabulary_path = vocabulary.top_k_vocabulary(ngrams.values, features.VOCAB_SIZE, features.VOCAB_NAME)
+    ngram_ids = tft.apply_vocabulary(ngrams, vocabulary_path, num_oov_buckets=features.OOV_BUCKETS)
     word_count = tf.cast(tokens.row_lengths(), tf.float32)
     outputs = {
         features.NGRAM_IDS_KEY: ngram_ids,
