@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
+from tensorflow_transform import analyzers
 
 
 def top_k_vocabulary(tokens: tf.Tensor, top_k: int, filename: str) -> tf.Tensor:
@@ -87,10 +88,18 @@ class _WriteTopK(tft_beam.experimental.PTransformAnalyzer):
         )
 
     def _write(self, counts: collections.Counter) -> np.ndarray:
-        top = heapq.nlargest(self._top_k, counts.items(), key=lambda item: (item[1], item[0]))
+        # As tft.vocabulary's text files: no empty tokens or line breaks (they would
+        # shift every id after them), and a placeholder line rather than an empty file.
+        writable = (item for item in counts.items() if _writable(item[0]))
+        top = heapq.nlargest(self._top_k, writable, key=lambda item: (item[1], item[0]))
+        top = top or [analyzers.get_empy_vocabulary_dummy_value(tf.string)[::-1]]
         directory = os.path.join(self.base_temp_dir, "top_k_vocabulary")
         tf.io.gfile.makedirs(directory)
         path = os.path.join(directory, self._filename)
         with tf.io.gfile.GFile(path, "wb") as file:
             file.write(b"".join(token + b"\n" for token, _ in top))
         return np.array(path.encode("utf-8"), dtype=object)
+
+
+def _writable(token: bytes) -> bool:
+    return bool(token) and b"\n" not in token and b"\r" not in token
