@@ -36,6 +36,13 @@ def _read_holder(path: pathlib.Path) -> dict | None:
     return holder if isinstance(holder, dict) else None
 
 
+def _write_holder(descriptor: int, holder: dict | None) -> None:
+    """Replaces the lock file's record with `holder`'s; None leaves the file empty."""
+    os.ftruncate(descriptor, 0)
+    if holder is not None:
+        os.pwrite(descriptor, json.dumps(holder).encode("utf-8"), 0)
+
+
 def _holder_text(path: pathlib.Path) -> str:
     holder = _read_holder(path)
     if holder is None:
@@ -105,13 +112,10 @@ def workspace_lock(
             "command": command or " ".join(["polarity", *sys.argv[1:]]),
             "started": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         }
-        os.ftruncate(descriptor, 0)
-        os.pwrite(descriptor, json.dumps(holder).encode("utf-8"), 0)
+        _write_holder(descriptor, holder)
         try:
             yield path
         finally:
-            os.ftruncate(descriptor, 0)
-            if interrupted is not None:
-                os.pwrite(descriptor, json.dumps(interrupted).encode("utf-8"), 0)
+            _write_holder(descriptor, interrupted)
     finally:
         os.close(descriptor)  # closing the only descriptor releases the flock
