@@ -148,11 +148,11 @@ def dump_json(body) -> bytes:
     """
     try:
         encoded = orjson.dumps(body)
-    except TypeError:
-        encoded = b"null"
-    if b"null" not in encoded:
-        return encoded
-    return json.dumps(body).encode("utf-8")
+    except TypeError:  # integers beyond 64 bits, keys that are not strings
+        encoded = None
+    if encoded is None or b"null" in encoded:
+        return json.dumps(body).encode("utf-8")
+    return encoded
 
 
 def signature_name(doc: dict) -> str:
