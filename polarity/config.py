@@ -13,9 +13,13 @@ import pydantic
 import yaml
 from pydantic import Field
 
+from components.contract import ContractError, DatasetContract
 from components.hyperparameters import Hyperparameters
+from components.text_features import TextFeatures
 
 _HPARAMS = Hyperparameters()
+_CONTRACT = DatasetContract()
+_TEXT = TextFeatures()
 PIPELINE_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
 # A container image reference: [registry[:port]/]path[:tag][@sha256:digest], lower case.
 IMAGE_PATTERN = (
@@ -103,6 +107,22 @@ class DataConfig(_Section):
     train_buckets: int = Field(4, ge=1, description="Hash buckets of each span that go to the train split.")
     eval_buckets: int = Field(1, ge=1, description="Hash buckets of each span that go to the eval split.")
     min_rows: int = Field(200, ge=1, description="A span with fewer rows halts the run.")
+    text_column: str = Field(_CONTRACT.text_column, description="CSV column holding the text.")
+    label_column: str = Field(_CONTRACT.label_column, description="CSV column holding the class.")
+    classes: list[str] = Field(
+        list(_CONTRACT.classes),
+        min_length=2,
+        description="Class names in order; the label column holds a name or its 0-based index.",
+    )
+    slice_columns: list[str] = Field(
+        list(_CONTRACT.slice_columns),
+        description="Categorical columns that evaluation and drift are sliced by (any values).",
+    )
+    schema_file: pathlib.Path | None = Field(
+        None,
+        description="The span schema (schema.pbtxt); default <workspace>/schema/schema.pbtxt, "
+        "written by `polarity schema` (or `polarity data` for the bundled reviews).",
+    )
 
     @pydantic.field_validator("span_pattern")
     @classmethod
@@ -110,6 +130,57 @@ class DataConfig(_Section):
         if "{SPAN}" not in value:
             raise ValueError("must contain {SPAN}, e.g. 'span-{SPAN}/*.csv'")
         return value
+
+    @pydantic.field_validator("classes", mode="before")
+    @classmethod
+    def _class_names(cls, value):
+        """YAML reads `classes: [0, 1]` as numbers; class names are text."""
+        return [str(item) for item in value] if isinstance(value, list | tuple) else value
+
+    @pydantic.model_validator(mode="after")
+    def _valid_contract(self):
+        try:
+            self.contract()
+        except ContractError as error:
+            raise ValueError(str(error)) from None
+        return self
+
+    def contract(self) -> DatasetContract:
+        """The dataset contract these settings describe."""
+        return DatasetContract(
+            text_column=self.text_column,
+            label_column=self.label_column,
+            classes=tuple(self.classes),
+            slice_columns=tuple(self.slice_columns),
+        )
+
+
+class TextConfig(_Section):
+    """How text becomes features (components/preprocessing.py), the same for every language."""
+
+    word_ngrams: tuple[int, int] = Field(
+        _TEXT.word_ngrams, description="Smallest and largest word n-gram, e.g. [1, 2]."
+    )
+    char_ngrams: tuple[int, int] | None = Field(
+        _TEXT.char_ngrams,
+        description="Smallest and largest character n-gram inside a word (fastText style); null: none.",
+    )
+    vocab_size: int = Field(_TEXT.vocab_size, ge=1, description="Most frequent n-grams the model learns.")
+
+    @pydantic.model_validator(mode="after")
+    def _ranges(self):
+        try:
+            self.features()
+        except ValueError as error:
+            raise ValueError(str(error)) from None
+        return self
+
+    def features(self) -> TextFeatures:
+        return TextFeatures(
+            word_ngrams=tuple(self.word_ngrams),
+            char_ngrams=tuple(self.char_ngrams) if self.char_ngrams else None,
+            vocab_size=self.vocab_size,
+        )
 
 
 class TrainingConfig(_Section):
@@ -133,14 +204,28 @@ class TrainingConfig(_Section):
 
 
 class EvaluationConfig(_Section):
-    """When a candidate model is blessed."""
+    """When a candidate model is blessed: one metric, a floor, no regression, the golden set."""
 
-    accuracy_floor: float = Field(0.85, ge=0, le=1, description="Overall eval accuracy a model must reach.")
-    max_accuracy_drop: float = Field(
-        0.01, ge=0, le=1, description="Largest accuracy drop allowed against the last blessed model."
+    metric: Literal["accuracy", "macro_f1"] = Field(
+        "accuracy", description="The metric blessing judges: accuracy or macro_f1 (mean F1 over classes)."
     )
-    golden_accuracy_floor: float = Field(
-        0.80, ge=0, le=1, description="Accuracy a model must reach on the fixed golden set."
+    floor: float = Field(
+        0.85,
+        ge=0,
+        le=1,
+        description="Overall value of the metric a model must reach on the span's eval split.",
+    )
+    max_drop: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        description="Largest drop of the metric allowed against the last blessed model.",
+    )
+    golden_floor: float = Field(
+        0.80,
+        ge=0,
+        le=1,
+        description="Value of the metric a model must reach on the fixed golden set.",
     )
 
 
@@ -156,15 +241,15 @@ class DriftConfig(_Section):
 
     label_balance: DriftCheckConfig = Field(
         default_factory=lambda: DriftCheckConfig(threshold=0.15, action="halt"),
-        description="Change of the positive-label share; a jump means broken labelling upstream.",
+        description="Largest change of any class's share; a jump means broken labelling upstream.",
     )
-    source_mix: DriftCheckConfig = Field(
+    slice_mix: DriftCheckConfig = Field(
         default_factory=lambda: DriftCheckConfig(threshold=0.30, action="warn"),
-        description="L-infinity distance of source shares; an expected domain shift warns.",
+        description="L-infinity distance of each slice column's value shares; an expected domain shift warns.",
     )
     text_length: DriftCheckConfig = Field(
         default_factory=lambda: DriftCheckConfig(threshold=0.50, action="warn"),
-        description="Relative change of the mean review length in characters.",
+        description="Relative change of the mean text length in characters.",
     )
 
     def as_checks(self) -> list[dict]:
@@ -172,7 +257,7 @@ class DriftConfig(_Section):
             {"measure": name, "threshold": check.threshold, "action": check.action}
             for name, check in (
                 ("label_balance", self.label_balance),
-                ("source_mix", self.source_mix),
+                ("slice_mix", self.slice_mix),
                 ("text_length", self.text_length),
             )
         ]
@@ -355,6 +440,7 @@ class Config(_Section):
     workspace: pathlib.Path = pathlib.Path("workspace")
     enable_cache: bool = True
     data: DataConfig = Field(default_factory=DataConfig)
+    text: TextConfig = Field(default_factory=TextConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     drift: DriftConfig = Field(default_factory=DriftConfig)
@@ -370,6 +456,10 @@ class Config(_Section):
     @property
     def golden_root(self) -> pathlib.Path:
         return (self.data.golden_root or self.workspace / "golden").absolute()
+
+    @property
+    def schema_file(self) -> pathlib.Path:
+        return (self.data.schema_file or self.workspace / "schema" / "schema.pbtxt").absolute()
 
     @property
     def pipeline_root(self) -> pathlib.Path:
@@ -390,6 +480,8 @@ def _format_errors(error: pydantic.ValidationError, source: str) -> str:
         where = ".".join(str(part) for part in item["loc"]) or "(top level)"
         if item["type"] == "extra_forbidden":
             lines.append(f"  {where}: unknown key; check its spelling against `polarity config`")
+        elif isinstance(item.get("input"), dict):  # a whole section failed a cross-field check
+            lines.append(f"  {where}: {item['msg'].removeprefix('Value error, ')}")
         else:
             lines.append(f"  {where}: {item['msg']} (got {item.get('input')!r})")
     return "\n".join(lines)
@@ -414,6 +506,23 @@ def _apply_override(tree: dict, keys: list, value) -> None:
             raise ConfigError(f"--set {'.'.join(keys)}: {key!r} is a value, not a section")
         node = child
     node[keys[-1]] = value
+
+
+# Keys renamed since earlier releases: (section, old name) -> new name. Old configs keep working.
+RENAMED_KEYS = {
+    ("evaluation", "accuracy_floor"): "floor",
+    ("evaluation", "max_accuracy_drop"): "max_drop",
+    ("evaluation", "golden_accuracy_floor"): "golden_floor",
+    ("drift", "source_mix"): "slice_mix",
+}
+
+
+def _rename_old_keys(tree: dict) -> dict:
+    tree = {key: dict(value) if isinstance(value, dict) else value for key, value in tree.items()}
+    for (section, old), new in RENAMED_KEYS.items():
+        if isinstance(tree.get(section), dict) and old in tree[section]:
+            tree[section][new] = tree[section].pop(old)
+    return tree
 
 
 def _merge(base: dict, update: dict) -> dict:
@@ -455,10 +564,11 @@ def load_config(path: pathlib.Path | None = None, overrides=(), workspace=None) 
             )
     # Overrides land on the defaults, so that setting one key of a nested
     # section keeps the section's other defaults.
-    tree = _merge(Config().model_dump(mode="json", exclude_unset=False), tree)
+    tree = _merge(Config().model_dump(mode="json", exclude_unset=False), _rename_old_keys(tree))
     for override in overrides:
         _apply_override(tree, *_parse_override(override))
         source += " + --set"
+    tree = _rename_old_keys(tree)
     if workspace is not None:
         tree["workspace"] = str(workspace)
     try:
