@@ -245,7 +245,7 @@ class DriftConfig(_Section):
     )
     slice_mix: DriftCheckConfig = Field(
         default_factory=lambda: DriftCheckConfig(threshold=0.30, action="warn"),
-        description="L-infinity distance of each slice column's value shares; an expected domain shift warns.",
+        description="L-infinity distance of each slice column's value shares; a domain shift warns.",
     )
     text_length: DriftCheckConfig = Field(
         default_factory=lambda: DriftCheckConfig(threshold=0.50, action="warn"),
