@@ -5,8 +5,8 @@ holds max_batch_size rows or batch_timeout_micros passed since its first
 request, and runs on one of num_batch_threads. With the default timeout of 0
 a batch takes whatever queued while the batch threads were busy, so a lone
 request waits for nothing and a loaded server batches by itself. A full queue
-(max_enqueued_batches) answers RESOURCE_EXHAUSTED, as TF Serving does. A
-request larger than max_batch_size runs as a batch of its own.
+(max_enqueued_batches) answers UNAVAILABLE (HTTP 503), as TensorFlow's batch
+scheduler does. A request larger than max_batch_size runs as a batch of its own.
 
 The file format is TF Serving's --batching_parameters_file (a BatchingParameters
 text proto such as `max_batch_size { value: 64 }`).
@@ -20,9 +20,46 @@ import re
 
 import numpy as np
 
+from serving.rest_api import ApiError
 
-class QueueFullError(RuntimeError):
-    """The batch queue is full (TF Serving: RESOURCE_EXHAUSTED, HTTP 429)."""
+
+class QueueFullError(ApiError):
+    """The batch queue is full: UNAVAILABLE, which TF Serving's HTTP server answers with 503."""
+
+    def __init__(self, message: str):
+        super().__init__("UNAVAILABLE", message)
+
+
+def batch_rows(arrays: dict) -> int:
+    """The rows a request adds to a batch, checked as TF Serving's batching session does.
+
+    Raises:
+      ApiError: INVALID_ARGUMENT for a scalar input or inputs of different 0th dimensions.
+    """
+    rows = None
+    for array in arrays.values():
+        if array.ndim == 0:
+            raise ApiError(
+                "INVALID_ARGUMENT", "Batching session Run() input tensors must have at least one dimension"
+            )
+        if rows is not None and array.shape[0] != rows:
+            raise ApiError(
+                "INVALID_ARGUMENT", "Batching session Run() input tensors must have equal 0th-dimension size"
+            )
+        rows = array.shape[0]
+    return rows or 0
+
+
+def _check_outputs(outputs: dict, rows: int) -> None:
+    for value in outputs.values():
+        if np.ndim(value) == 0:
+            raise ApiError("INVALID_ARGUMENT", "Batched output tensor has 0 dimensions")
+        if value.shape[0] != rows:
+            raise ApiError(
+                "INVALID_ARGUMENT",
+                "Batched output tensor's 0th dimension does not equal the sum of the 0th dimension "
+                "sizes of the input tensors",
+            )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,6 +200,11 @@ class BatchScheduler:
     def _finish(self, loop, batch: list, done: asyncio.Future) -> None:
         self._running -= 1
         error = None if done.cancelled() else done.exception()
+        if error is None and not done.cancelled():
+            try:
+                _check_outputs(done.result(), sum(task.rows for task in batch))
+            except ApiError as bad_outputs:
+                error = bad_outputs
         start = 0
         for task in batch:
             if task.future.done():

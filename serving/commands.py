@@ -45,6 +45,16 @@ def register(commands, add_common_flags) -> None:
         "--file_system_poll_wait_seconds", type=float, default=defaults.file_system_poll_wait_seconds
     )
     serve.add_argument("--max_num_load_retries", type=int, default=defaults.max_num_load_retries)
+    serve.add_argument(
+        "--allow_version_labels_for_unavailable_models",
+        action="store_true",
+        help="Let the config's version_labels point at versions not loaded yet (as TF Serving's flag).",
+    )
+    serve.add_argument(
+        "--enable_signature_method_name_check",
+        action="store_true",
+        help="Run :classify/:regress only on signatures with the matching method_name.",
+    )
     serve.add_argument("--load_retry_interval_micros", type=int, default=defaults.load_retry_interval_micros)
     serve.add_argument(
         "--auth_token_file", type=pathlib.Path, help="Require 'Authorization: Bearer <file content>'."
@@ -101,6 +111,8 @@ def server_options(args, config):
             load=load,
             rest_api_timeout_in_ms=args.rest_api_timeout_in_ms,
             num_inference_threads=args.rest_api_num_threads,
+            allow_version_labels_for_unavailable_models=args.allow_version_labels_for_unavailable_models,
+            enable_signature_method_name_check=args.enable_signature_method_name_check,
         ),
         host=args.host,
         rest_api_port=args.rest_api_port,
@@ -110,7 +122,7 @@ def server_options(args, config):
 
 
 def cmd_serve(args, config) -> int:
-    from serving import model_config, server
+    from serving import core, model_config, server
 
     try:
         options = server_options(args, config)
@@ -132,6 +144,9 @@ def cmd_serve(args, config) -> int:
         server.run(server.serve_forever(options, on_ready=ready))
     except KeyboardInterrupt:
         pass
+    except core.VersionLabelError as error:
+        print(f"error: Failed to start server. Error: {error}", file=sys.stderr)
+        return EXIT_FAILED
     except OSError as error:
         print(f"error: cannot listen on {options.host}:{options.rest_api_port}: {error}", file=sys.stderr)
         return EXIT_FAILED

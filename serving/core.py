@@ -1,9 +1,10 @@
 """The serving core: models, their versions, and running a request on a servable.
 
 What TF Serving's ServerCore does for the embedded server: it owns one
-ModelVersions per configured model, the loader and inference threads, and the
-batch schedulers, and it runs a request with a deadline while keeping the
-version it runs on from being unloaded until the work is done.
+ModelVersions per configured model, the version labels, the loader and
+inference threads, and the batch schedulers, and it runs a request with a
+deadline while keeping the version it runs on from being unloaded until the
+work is done.
 """
 
 import asyncio
@@ -13,21 +14,67 @@ import functools
 import logging
 import pathlib
 
-from serving.batching import BatchingParameters, BatchScheduler
+from serving.batching import BatchingParameters, BatchScheduler, batch_rows
 from serving.metrics import ServingMetrics
 from serving.rest_api import ApiError
-from serving.versions import LoadOptions, ModelVersions, VersionPolicy
+from serving.versions import (
+    AVAILABLE,
+    Lease,
+    LoadOptions,
+    ModelVersions,
+    ServableNotFoundError,
+    VersionPolicy,
+)
 
 log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    """One served model (ModelServerConfig's ModelConfig: name, base_path, policy)."""
+    """One served model (ModelServerConfig's ModelConfig: name, base_path, policy, labels)."""
 
     name: str
     base_path: pathlib.Path
     policy: VersionPolicy = VersionPolicy()
+    version_labels: tuple = ()  # (label, version) pairs, sorted by label
+
+
+class VersionLabelError(ValueError):
+    """A version label the server may not assign (TF Serving: FAILED_PRECONDITION)."""
+
+
+def assign_version_labels(models, states: dict, current: dict, allow_unavailable: bool) -> dict:
+    """The label map of a model config, by ServerCore::UpdateModelVersionLabelMap's rule.
+
+    A label may only point at an AVAILABLE version, unless allow_unavailable
+    (--allow_version_labels_for_unavailable_models) is set and the label is new
+    or keeps its version: moving an existing label still needs an available target.
+
+    Args:
+      models: the ModelConfigs.
+      states: model name -> {version: VersionState} now.
+      current: the label map in force (model -> {label: version}); {} at startup.
+      allow_unavailable: the flag.
+
+    Returns:
+      model name -> {label: version}.
+
+    Raises:
+      VersionLabelError: with TF Serving's message.
+    """
+    labels: dict = {}
+    for model in models:
+        for label, version in model.version_labels:
+            existing = current.get(model.name, {}).get(label)
+            allowed = allow_unavailable and existing in (None, version)
+            state = states.get(model.name, {}).get(version)
+            if not allowed and (state is None or state.state != AVAILABLE):
+                raise VersionLabelError(
+                    f"FAILED_PRECONDITION: Request to assign label to version {version} of model "
+                    f"{model.name}, which is not currently available for inference"
+                )
+            labels.setdefault(model.name, {})[label] = version
+    return labels
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +86,8 @@ class CoreOptions:
     load: LoadOptions = LoadOptions()
     rest_api_timeout_in_ms: int = 30_000
     num_inference_threads: int = 4
+    allow_version_labels_for_unavailable_models: bool = False
+    enable_signature_method_name_check: bool = False
 
 
 class ServingCore:
@@ -65,9 +114,24 @@ class ServingCore:
             )
             for model in options.models
         }
+        self.labels: dict = {}
 
     async def start(self) -> None:
-        """Loads what is there now (as TF Serving does before opening its ports), then polls."""
+        """Assigns version labels, loads what is there now, then polls.
+
+        As in TF Serving, the labels of the config are assigned before any version
+        has loaded, so without --allow_version_labels_for_unavailable_models a
+        config that names labels fails to start.
+
+        Raises:
+          VersionLabelError: a label may not be assigned.
+        """
+        self.labels = assign_version_labels(
+            self.options.models,
+            {name: versions.states for name, versions in self.models.items()},
+            self.labels,
+            self.options.allow_version_labels_for_unavailable_models,
+        )
         for versions in self.models.values():
             await versions.poll_once()
             if versions.latest() is None:
@@ -87,6 +151,27 @@ class ServingCore:
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._loader.shutdown(wait=False, cancel_futures=True)
 
+    def version_for(self, model: str, version: int | None, label: str | None) -> int | None:
+        """The version a request names: its number, its label's version, or None (latest).
+
+        Raises:
+          ApiError: INVALID_ARGUMENT for a label the model config does not assign.
+        """
+        if label is None:
+            return version
+        resolved = self.labels.get(model, {}).get(label)
+        if resolved is None:
+            raise ApiError("INVALID_ARGUMENT", f"Unrecognized servable version label: {label}")
+        return resolved
+
+    def acquire(self, model: str, version: int | None) -> Lease:
+        """A lease on a loaded version of a model (ServableNotFoundError when none)."""
+        versions = self.models.get(model)
+        if versions is None:
+            request = f"Latest({model})" if version is None else f"Specific({model}, {version})"
+            raise ServableNotFoundError(f"Servable not found for request: {request}")
+        return versions.acquire(version)
+
     def _forget(self, servable) -> None:
         for key in [key for key in self._schedulers if key[0] is servable]:
             self._schedulers.pop(key).close()
@@ -95,7 +180,9 @@ class ServingCore:
         """Runs `signature` on the leased servable; the lease is released when the work ends.
 
         Raises:
-          ApiError: DEADLINE_EXCEEDED after --rest_api_timeout_in_ms (the work still finishes).
+          ApiError: DEADLINE_EXCEEDED after --rest_api_timeout_in_ms (the work still finishes);
+            INVALID_ARGUMENT for inputs the batching session cannot batch; UNAVAILABLE for a
+            full batch queue.
         """
         try:
             work = self._start(lease.servable, model, signature, arrays, rows)
@@ -121,6 +208,7 @@ class ServingCore:
             batch_size.observe(rows)
             loop = asyncio.get_running_loop()
             return loop.run_in_executor(self._executor, servable.run, signature, arrays)
+        rows = batch_rows(arrays)
         key = (
             servable,
             signature,

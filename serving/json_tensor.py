@@ -67,6 +67,17 @@ _INT_RANGES = {
 }
 
 
+# RapidJSON's words (GetParseError_En) for what Python's json reports, so that
+# clients matching TF Serving's parse errors ("JSON Parse error: Invalid value") match.
+_RAPIDJSON_ERRORS = {
+    "Expecting value": "Invalid value.",
+    "Expecting property name enclosed in double quotes": "Missing a name for object member.",
+    "Expecting ':' delimiter": "Missing a colon after a name of object member.",
+    "Extra data": "The document root must not be followed by other values.",
+    "Unterminated string starting at": "Missing a closing quotation mark in string.",
+}
+
+
 class JsonTensorError(ValueError):
     """A request body that cannot become tensors (TF Serving: INVALID_ARGUMENT)."""
 
@@ -132,7 +143,8 @@ def _parse_leniently(body: bytes):
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as error:
-        raise JsonTensorError(f"JSON Parse error: {error.msg} at offset: {error.pos}") from None
+        message = _RAPIDJSON_ERRORS.get(error.msg, error.msg)
+        raise JsonTensorError(f"JSON Parse error: {message} at offset: {error.pos}") from None
     except RecursionError:
         raise JsonTensorError("JSON Parse error: the document is nested too deeply") from None
     return doc
@@ -349,39 +361,44 @@ def predict_request_to_arrays(doc: dict, specs: dict) -> tuple:
     raise JsonTensorError("Missing 'inputs' or 'instances' key")
 
 
-def check_shapes(arrays: dict, specs: dict, signature: str) -> int:
-    """Checks arrays against the signature's shapes; returns the batch size.
+def batch_size(arrays: dict) -> int:
+    """The rows of a request: the 0th dimension of its inputs (1 for scalars).
 
-    TF Serving leaves this to the TensorFlow session; here a clear 400 comes first.
+    Shapes are not checked against the signature: as in TF Serving, the model
+    decides what it takes (a [-1, 1] input fed [3] values runs element-wise).
+    An empty batch is refused here, where TF Serving would run the model on it.
     """
-    batch = None
     for name, array in arrays.items():
-        shape = specs[name].shape
-        if shape is not None and (
-            array.ndim != len(shape) or any(d not in (-1, a) for d, a in zip(shape, array.shape, strict=True))
-        ):
-            raise JsonTensorError(
-                f"Input '{name}' has shape {list(array.shape)} but signature '{signature}' expects "
-                f"{list(shape)} (-1: any size)"
-            )
-        size = array.shape[0] if array.ndim else 1
-        if size == 0:
+        if array.ndim and array.shape[0] == 0:
             raise JsonTensorError(f"Input '{name}' is an empty batch; send at least one value")
-        if batch is not None and size != batch:
-            raise JsonTensorError(f"Input '{name}' has batch size {size}, other inputs have {batch}")
-        batch = size
-    return batch or 0
+    for array in arrays.values():
+        return array.shape[0] if array.ndim else 1
+    return 0
 
 
-def _float_values(array: np.ndarray) -> list:
-    # The shortest text that round-trips the value at its own width (a float32 0.1 is 0.1),
-    # as TF Serving writes floats; astype(str) gives numpy's str() of each value in one pass.
+def float_values(array: np.ndarray) -> list:
+    """A float tensor's values, flat, as TF Serving writes them.
+
+    The shortest text that round-trips the value at its own width (a float32 0.1
+    is 0.1); astype(str) gives numpy's str() of each value in one pass.
+    """
     return [float(text) for text in array.reshape(-1).astype(str).tolist()]
+
+
+def string_values(array: np.ndarray) -> np.ndarray:
+    """A string tensor's values as text (UTF-8, undecodable bytes replaced), same shape."""
+    flat = [
+        value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
+        for value in array.reshape(-1)
+    ]
+    out = np.empty(len(flat), dtype=object)
+    out[:] = flat
+    return out.reshape(array.shape)
 
 
 def _flat_values(name: str, array: np.ndarray) -> list:
     if array.dtype.kind == "f":
-        return _float_values(array)
+        return float_values(array)
     if array.dtype.kind in "OSU":
         as_bytes = name.endswith(BYTES_SUFFIX)
         values = []
@@ -419,13 +436,22 @@ def arrays_to_predict_response(outputs: dict, request_format: str) -> dict:
         if len(names) == 1:
             return {OUTPUTS_KEY: _as_json(names[0], outputs[names[0]])}
         return {OUTPUTS_KEY: {name: _as_json(name, outputs[name]) for name in names}}
+    batch = 0
+    for name in names:  # MakeRowFormatJsonFromTensors: every output is batched alike
+        shape = outputs[name].shape
+        if not shape:
+            raise JsonTensorError(f"Tensor name: {name} has no shape information ")
+        if shape[0] < 1:
+            raise JsonTensorError(f"Tensor name: {name} has invalid batch size: {shape[0]}")
+        if batch and shape[0] != batch:
+            raise JsonTensorError(
+                f"Tensor name: {name} has inconsistent batch size: {shape[0]} expecting: {batch}"
+            )
+        batch = shape[0]
     rows = {name: _as_json(name, outputs[name]) for name in names}
-    sizes = {len(value) for value in rows.values()}
-    if len(sizes) != 1:
-        raise JsonTensorError(f"Outputs have inconsistent batch sizes: {sorted(sizes)}")
     if len(names) == 1:
         return {PREDICTIONS_KEY: rows[names[0]]}
-    return {PREDICTIONS_KEY: [{name: rows[name][i] for name in names} for i in range(sizes.pop())]}
+    return {PREDICTIONS_KEY: [{name: rows[name][i] for name in names} for i in range(batch)]}
 
 
 def _feature_values(name: str, content) -> tuple:

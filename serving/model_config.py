@@ -1,7 +1,8 @@
 """TF Serving's --model_config_file (a ModelServerConfig text proto), read for `polarity serve`.
 
 The same file configures the tensorflow/serving image (serving/deploy/models.config)
-and the embedded server, so both serve the same names, paths and version policy.
+and the embedded server, so both serve the same names, paths, version policy and
+version labels (`version_labels { key: "stable" value: 3 }`).
 """
 
 import pathlib
@@ -48,7 +49,12 @@ def parse_model_config(text: str, relative_to: pathlib.Path, source: str = "mode
             )
         base = pathlib.Path(model.base_path)
         models.append(
-            ModelConfig(model.name, base if base.is_absolute() else relative_to / base, _policy(model))
+            ModelConfig(
+                model.name,
+                base if base.is_absolute() else relative_to / base,
+                _policy(model),
+                tuple(sorted(model.version_labels.items())),
+            )
         )
     if not models:
         raise ModelConfigError(f"{source} lists no models under model_config_list")

@@ -12,8 +12,18 @@ import re
 import numpy as np
 from google.protobuf import json_format
 
-from components import features
+from serving import json_tensor
 from serving.json_tensor import JsonTensorError
+
+# tensorflow/cc/saved_model/signature_constants.h: the signature a request without
+# "signature_name" runs, and the keys and method names of classify and regress.
+DEFAULT_SIGNATURE = "serving_default"
+CLASSIFY_METHOD = "tensorflow/serving/classify"
+REGRESS_METHOD = "tensorflow/serving/regress"
+CLASSIFY_REGRESS_INPUTS = "inputs"
+CLASSIFY_CLASSES = "classes"
+CLASSIFY_SCORES = "scores"
+REGRESS_OUTPUTS = "outputs"
 
 # http_rest_api_util.cc: kPredictionApiGegex and kModelStatusApiRegex (case-insensitive).
 PREDICTION_PATH = re.compile(
@@ -67,6 +77,7 @@ class Route:
     kind: str  # "predict", "classify", "regress", "status" or "metadata"
     model: str
     version: int | None = None
+    label: str | None = None  # /labels/<label>: resolved to a version by the core
 
 
 def parse_path(method: str, path: str) -> Route:
@@ -75,21 +86,18 @@ def parse_path(method: str, path: str) -> Route:
         match = PREDICTION_PATH.fullmatch(path)
         if match:
             model, version, label, verb = match.groups()
-            return Route(verb.lower(), model, _version(version, label))
+            return Route(verb.lower(), model, _version(version), label)
     elif method == "GET":
         match = STATUS_PATH.fullmatch(path)
         if match:
             model, version, label, metadata = match.groups()
             if not model:
                 raise ApiError("INVALID_ARGUMENT", "Missing model name in request.")
-            return Route("metadata" if metadata else "status", model, _version(version, label))
+            return Route("metadata" if metadata else "status", model, _version(version), label)
     raise ApiError("INVALID_ARGUMENT", f"Malformed request: {method} {path}")
 
 
-def _version(text: str | None, label: str | None) -> int | None:
-    if label:
-        # server_core.cc: labels exist only when a model config assigns them.
-        raise ApiError("INVALID_ARGUMENT", f"Unrecognized servable version label: {label}")
+def _version(text: str | None) -> int | None:
     if text is None:
         return None
     try:
@@ -156,24 +164,132 @@ def serialize_examples(examples: list) -> list:
     return serialized
 
 
-def classification_results(probabilities) -> list:
-    """Per example, [[label, score], ...] over the label values (ClassificationResult JSON).
+def _describe(signature) -> str:
+    return f"'{signature.name}' (inputs: {sorted(signature.inputs)}, outputs: {sorted(signature.outputs)})"
 
-    The model's probability is that of the positive label; the other label gets 1 - p.
+
+def classify_input(signature, check_method: bool = False) -> str:
+    """The serialized-Example input of a signature :classify runs, as classifier.cc checks it.
+
+    TF Serving checks the method name only with --enable_signature_method_name_check
+    (off by default, since TF2 SavedModels cannot record classify); otherwise any
+    signature shaped for classification runs.
+
+    Raises:
+      ApiError: the signature cannot classify, with TF Serving's message.
     """
-    negative, positive = (str(value) for value in features.LABEL_VALUES)
-    return [[[negative, float(str(np.float32(1) - p))], [positive, float(str(p))]] for p in probabilities]
+    if check_method and signature.method_name != CLASSIFY_METHOD:
+        raise ApiError(
+            "INVALID_ARGUMENT",
+            f"Expected classification signature method_name to be {CLASSIFY_METHOD}. "
+            f"Was: {signature.method_name}",
+        )
+    if len(signature.inputs) != 1:
+        raise ApiError("INVALID_ARGUMENT", "Expected one input Tensor.")
+    if len(signature.outputs) not in (1, 2):
+        raise ApiError(
+            "INVALID_ARGUMENT", f"Expected one or two output Tensors, found {len(signature.outputs)}"
+        )
+    if CLASSIFY_REGRESS_INPUTS not in signature.inputs:
+        raise ApiError(
+            "FAILED_PRECONDITION", f"No classification inputs found in SignatureDef: {_describe(signature)}"
+        )
+    if CLASSIFY_CLASSES not in signature.outputs and CLASSIFY_SCORES not in signature.outputs:
+        raise ApiError(
+            "FAILED_PRECONDITION",
+            f'Expected classification signature outputs to contain at least one of "{CLASSIFY_CLASSES}" '
+            f'or "{CLASSIFY_SCORES}". Signature was: {_describe(signature)}',
+        )
+    return CLASSIFY_REGRESS_INPUTS
 
 
-def classify_input(signature) -> str:
-    """The serialized-Example input of a signature :classify can run, or an ApiError."""
-    spec = signature.inputs.get(features.EXAMPLES_INPUT_KEY)
-    if len(signature.inputs) == 1 and spec is not None and spec.dtype == "DT_STRING":
-        if features.PROBABILITY_KEY in signature.outputs:
-            return features.EXAMPLES_INPUT_KEY
-    raise ApiError(
-        "INVALID_ARGUMENT",
-        f"Signature '{signature.name}' cannot classify: :classify needs a single serialized tf.Example "
-        f"input '{features.EXAMPLES_INPUT_KEY}' and a '{features.PROBABILITY_KEY}' output "
-        f"(use '{features.SERVING_SIGNATURE}').",
+def regress_input(signature, check_method: bool = False) -> str:
+    """The serialized-Example input of a signature :regress runs, as regressor.cc checks it."""
+    if check_method and signature.method_name != REGRESS_METHOD:
+        raise ApiError(
+            "INVALID_ARGUMENT",
+            f"Expected regression signature method_name to be {REGRESS_METHOD}. Was: {signature.method_name}",
+        )
+    if len(signature.inputs) != 1:
+        raise ApiError("INVALID_ARGUMENT", "Expected one input Tensor.")
+    if len(signature.outputs) != 1:
+        raise ApiError("INVALID_ARGUMENT", "Expected one output Tensor.")
+    if CLASSIFY_REGRESS_INPUTS not in signature.inputs:
+        raise ApiError(
+            "INVALID_ARGUMENT", f"No regression inputs found in SignatureDef: {_describe(signature)}"
+        )
+    if REGRESS_OUTPUTS not in signature.outputs:
+        raise ApiError(
+            "INVALID_ARGUMENT", f"No regression outputs found in SignatureDef: {_describe(signature)}"
+        )
+    return CLASSIFY_REGRESS_INPUTS
+
+
+def _shape(array) -> str:
+    return "[" + ",".join(str(d) for d in array.shape) + "]"
+
+
+def _check_classify_output(name: str, array, dtype: str, kinds: str, examples: int) -> None:
+    if array.ndim != 2:
+        raise ApiError(
+            "INVALID_ARGUMENT", f"Expected Tensor shape: [batch_size num_classes] but got {_shape(array)}"
+        )
+    if array.dtype.kind not in kinds or (dtype == "DT_FLOAT" and array.dtype != np.float32):
+        raise ApiError("INVALID_ARGUMENT", f"Expected {name} Tensor of {dtype}. Got: {array.dtype}")
+    if array.shape[0] != examples:
+        raise ApiError(
+            "INVALID_ARGUMENT", f"Expected {name} output batch size of {examples}. Got: {array.shape[0]}"
+        )
+
+
+def classification_results(outputs: dict, examples: int) -> list:
+    """ClassificationResult JSON: per example, [[class, score], ...] (classifier.cc, json_tensor.cc).
+
+    A signature may output classes, scores or both ([batch, num_classes] each); a
+    missing class is written as "" and a missing score as 0, as TF Serving does.
+    """
+    classes, scores = outputs.get(CLASSIFY_CLASSES), outputs.get(CLASSIFY_SCORES)
+    if classes is not None:
+        _check_classify_output("classes", classes, "DT_STRING", "OSU", examples)
+    if scores is not None:
+        _check_classify_output("scores", scores, "DT_FLOAT", "f", examples)
+    if classes is not None and scores is not None and classes.shape[1] != scores.shape[1]:
+        raise ApiError(
+            "INVALID_ARGUMENT",
+            "Tensors class and score should match in dim_size(1). "
+            f"Got {classes.shape[1]} vs. {scores.shape[1]}",
+        )
+    width = (classes if classes is not None else scores).shape[1]
+    names = (
+        json_tensor.string_values(classes).reshape(examples, width).tolist()
+        if classes is not None
+        else [[""] * width] * examples
     )
+    values = (
+        np.asarray(json_tensor.float_values(scores), dtype=object).reshape(examples, width).tolist()
+        if scores is not None
+        else [[0.0] * width] * examples
+    )
+    return [
+        [[name, value] for name, value in zip(row_names, row_values, strict=True)]
+        for row_names, row_values in zip(names, values, strict=True)
+    ]
+
+
+def regression_results(outputs: dict, examples: int) -> list:
+    """RegressionResult JSON: one float per example (regressor.cc PostProcessRegressionResult)."""
+    array = outputs[REGRESS_OUTPUTS]
+    if not (array.ndim == 1 or (array.ndim == 2 and array.shape[1] == 1)):
+        raise ApiError(
+            "INVALID_ARGUMENT",
+            "Expected output Tensor shape to be either [batch_size] or [batch_size, 1] "
+            f"but got {_shape(array)}",
+        )
+    if array.shape[0] != examples:
+        raise ApiError(
+            "INVALID_ARGUMENT",
+            f"Input batch size did not match output batch size: {examples} vs. {array.shape[0]}",
+        )
+    if array.dtype != np.float32:
+        raise ApiError("INVALID_ARGUMENT", f"Expected output Tensor of DT_FLOAT.  Got: {array.dtype}")
+    return json_tensor.float_values(array)

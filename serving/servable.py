@@ -9,14 +9,14 @@ import dataclasses
 import os
 import pathlib
 
-from components import features
+import numpy as np
+
+from serving import rest_api
 from serving.json_tensor import TensorSpec
 
 # The SavedModel's own init op is listed among signature defs but is not one.
 INIT_OP_SIGNATURE = "__saved_model_init_op"
-# Where TF Serving looks for warm-up requests (SavedModel warmup docs); the
-# exporter writes there too (components.signatures.WARMUP_FILE, checked by a test).
-# Not imported from there: that module pulls in tensorflow_transform (seconds).
+# Where TF Serving looks for warm-up requests (SavedModel warmup docs).
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 
 
@@ -109,8 +109,9 @@ class Servable:
     def warm_up(self) -> int:
         """Replays assets.extra/tf_serving_warmup_requests; returns how many ran.
 
-        As TF Serving does, only PredictionLogs are replayed, and any failure fails
-        the load (the version never takes traffic).
+        As TF Serving does (saved_model_warmup_util.cc), predict, classify and
+        regress logs are replayed, and any failure fails the load (the version
+        never takes traffic).
         """
         import tensorflow as tf
         from tensorflow_serving.apis import prediction_log_pb2
@@ -121,16 +122,34 @@ class Servable:
         count = 0
         for record in tf.data.TFRecordDataset(str(path)).as_numpy_iterator():
             log = prediction_log_pb2.PredictionLog.FromString(record)
-            if log.WhichOneof("log_type") != "predict_log":
-                raise LoadError(f"{path}: unsupported warm-up log type {log.WhichOneof('log_type')!r}")
-            request = log.predict_log.request
-            signature = request.model_spec.signature_name or features.SERVING_SIGNATURE
+            kind = log.WhichOneof("log_type")
+            if kind not in ("predict_log", "classify_log", "regress_log"):
+                raise LoadError(f"{path}: unsupported warm-up log type {kind!r}")
+            request = getattr(log, kind).request
+            signature = request.model_spec.signature_name or rest_api.DEFAULT_SIGNATURE
             if signature not in self.signatures:
                 raise LoadError(f"{path}: warm-up request names unknown signature {signature!r}")
-            arrays = {name: tf.make_ndarray(proto) for name, proto in request.inputs.items()}
+            if kind == "predict_log":
+                arrays = {name: tf.make_ndarray(proto) for name, proto in request.inputs.items()}
+            else:
+                arrays = {rest_api.CLASSIFY_REGRESS_INPUTS: _serialized_examples(request.input)}
             self.run(signature, arrays)
             count += 1
         return count
+
+
+def _serialized_examples(model_input) -> np.ndarray:
+    """A tensorflow.serving.Input's examples, serialized (context merged into each)."""
+    which = model_input.WhichOneof("kind")
+    if which == "example_list_with_context":
+        listed = model_input.example_list_with_context
+        context = listed.context.SerializeToString()
+        serialized = [context + example.SerializeToString() for example in listed.examples]
+    else:
+        serialized = [example.SerializeToString() for example in model_input.example_list.examples]
+    array = np.empty(len(serialized), dtype=object)
+    array[:] = serialized
+    return array
 
 
 def _tf_dtype(spec: TensorSpec) -> int:

@@ -17,14 +17,11 @@ import time
 import numpy as np
 from aiohttp import web
 
-from components import features
 from serving import json_tensor, rest_api
-from serving.batching import QueueFullError
 from serving.core import CoreOptions, ServingCore
 from serving.json_tensor import JsonTensorError
 from serving.metrics import CONTENT_TYPE, PROMETHEUS_PATH, ServingMetrics
 from serving.rest_api import ApiError
-from serving.versions import ServableNotFoundError
 
 try:
     import uvloop
@@ -125,96 +122,78 @@ class _Handlers:
             response = _error_response(error)
         except JsonTensorError as error:
             response = _error_response(rest_api.invalid_argument(error))
-        except ServableNotFoundError as error:
-            response = _error_response(ApiError("NOT_FOUND", str(error)))
-        except QueueFullError as error:
-            response = _error_response(ApiError("RESOURCE_EXHAUSTED", str(error)))
         except Exception as error:
             response = _error_response(_model_error(error))
         self.metrics.observe(model, version, api, response.status, time.perf_counter() - started)
         return response
 
     async def _dispatch(self, request: web.Request, route) -> tuple:
-        versions = self.core.models.get(route.model)
+        """decode -> run -> encode; returns (response, version that answered)."""
         if route.kind == "status":
-            return self._status(route, versions), route.version
+            version = self.core.version_for(route.model, route.version, route.label)
+            return self._status(route.model, version), version
         if route.kind == "metadata":
-            return self._metadata(route, versions)
+            return self._metadata(route)
         doc = json_tensor.parse_json_object(await _read_body(request, self.options.max_request_bytes))
-        if versions is None:
-            raise ServableNotFoundError(_not_found_message(route))
-        lease = versions.acquire(route.version)
+        lease = self.core.acquire(route.model, self.core.version_for(route.model, route.version, route.label))
         try:
-            run = self._prepare(route, doc, lease.servable)
+            signature, arrays, rows, finish = self._prepare(route.kind, doc, lease.servable)
         except BaseException:
             lease.release()
             raise
-        signature, arrays, rows, finish = run
         outputs = await self.core.run(lease, route.model, signature, arrays, rows)
         return _json_response(finish(outputs)), lease.servable.version
 
-    def _prepare(self, route, doc: dict, servable) -> tuple:
+    def _prepare(self, kind: str, doc: dict, servable) -> tuple:
         """(signature, input arrays, rows, outputs -> response body) for a POST; no awaits."""
-        name = json_tensor.signature_name(doc) or features.SERVING_SIGNATURE
+        name = json_tensor.signature_name(doc) or rest_api.DEFAULT_SIGNATURE
         signature = servable.signatures.get(name)
-        if signature is None:
-            raise ApiError("INVALID_ARGUMENT", f'Serving signature name: "{name}" not found in signature def')
-        if route.kind == "regress":
-            raise ApiError(
-                "INVALID_ARGUMENT",
-                "Expected regression signature method_name to be tensorflow/serving/regress. "
-                f"Was: {signature.method_name}",
-            )
-        if route.kind == "classify":
-            input_name = rest_api.classify_input(signature)
-            examples = rest_api.serialize_examples(json_tensor.classify_request_examples(doc))
-            arrays = {input_name: np.array(examples, dtype=object)}
+        if kind == "predict":
+            if signature is None:
+                raise ApiError(
+                    "INVALID_ARGUMENT", f'Serving signature name: "{name}" not found in signature def'
+                )
+            request_format, arrays = json_tensor.predict_request_to_arrays(doc, signature.inputs)
             return (
                 name,
                 arrays,
-                len(examples),
-                lambda outputs: {
-                    json_tensor.RESULTS_KEY: rest_api.classification_results(
-                        outputs[features.PROBABILITY_KEY]
-                    )
-                },
+                json_tensor.batch_size(arrays),
+                lambda outputs: json_tensor.arrays_to_predict_response(outputs, request_format),
             )
-        request_format, arrays = json_tensor.predict_request_to_arrays(doc, signature.inputs)
-        rows = json_tensor.check_shapes(arrays, signature.inputs, name)
-        return (
-            name,
-            arrays,
-            rows,
-            lambda outputs: json_tensor.arrays_to_predict_response(outputs, request_format),
-        )
+        # :classify and :regress take tf.Examples ("examples", optional "context").
+        examples = rest_api.serialize_examples(json_tensor.classify_request_examples(doc))
+        if signature is None:
+            raise ApiError("INVALID_ARGUMENT", f"No signature was found with the name: {name}")
+        check_method = self.core.options.enable_signature_method_name_check
+        if kind == "classify":
+            input_name = rest_api.classify_input(signature, check_method)
+            results = rest_api.classification_results
+        else:
+            input_name = rest_api.regress_input(signature, check_method)
+            results = rest_api.regression_results
+        arrays = {input_name: np.array(examples, dtype=object)}
+        rows = len(examples)
+        return name, arrays, rows, lambda outputs: {json_tensor.RESULTS_KEY: results(outputs, rows)}
 
-    def _status(self, route, versions) -> web.Response:
+    def _status(self, model: str, version: int | None) -> web.Response:
+        versions = self.core.models.get(model)
         states = list(versions.states.values()) if versions is not None else []
-        if route.version is not None:
-            states = [s for s in states if s.version == route.version]
+        if version is not None:
+            states = [s for s in states if s.version == version]
             if not states:
-                raise ApiError("NOT_FOUND", f"Could not find version {route.version} of model {route.model}")
+                raise ApiError("NOT_FOUND", f"Could not find version {version} of model {model}")
         elif not states:
-            raise ApiError("NOT_FOUND", f"Could not find any versions of model {route.model}")
+            raise ApiError("NOT_FOUND", f"Could not find any versions of model {model}")
         return _json_response(rest_api.model_status_json(states))
 
-    def _metadata(self, route, versions) -> tuple:
-        if versions is None:
-            raise ServableNotFoundError(_not_found_message(route))
-        lease = versions.acquire(route.version)
+    def _metadata(self, route) -> tuple:
+        lease = self.core.acquire(route.model, self.core.version_for(route.model, route.version, route.label))
         try:
             servable = lease.servable
             body = rest_api.model_metadata_json(route.model, servable.version, servable.signature_defs)
         finally:
             lease.release()
         return _json_response(body), servable.version
-
-
-def _not_found_message(route) -> str:
-    request = (
-        f"Latest({route.model})" if route.version is None else f"Specific({route.model}, {route.version})"
-    )
-    return f"Servable not found for request: {request}"
 
 
 async def _read_body(request: web.Request, limit: int) -> bytes:

@@ -9,16 +9,21 @@ States are TF Serving's (START, LOADING, AVAILABLE, UNLOADING, END).
 
 One difference, on purpose: a version that fails to load is recorded (state END
 with its error) and dropped from the aspired set, so the newest version that
-does load serves, also on a fresh start next to a broken newer directory.
+does load serves, also on a fresh start next to a broken newer directory. It is
+retried once its files change (names, sizes or modification times): a version
+copied file by file onto an object store, where rename is not atomic, may be
+seen half-written and then completed in place.
 """
 
 import asyncio
 import dataclasses
 import logging
+import os
 import pathlib
 import time
 
 from serving import model_dir
+from serving.rest_api import ApiError
 from serving.servable import LoadError, Servable
 
 log = logging.getLogger(__name__)
@@ -26,8 +31,29 @@ log = logging.getLogger(__name__)
 START, LOADING, AVAILABLE, UNLOADING, END = "START", "LOADING", "AVAILABLE", "UNLOADING", "END"
 
 
-class ServableNotFoundError(LookupError):
+class ServableNotFoundError(ApiError):
     """No loaded version answers the request (TF Serving: NOT_FOUND)."""
+
+    def __init__(self, message: str):
+        super().__init__("NOT_FOUND", message)
+
+
+def directory_fingerprint(path) -> tuple:
+    """What changes when files are added to, removed from or rewritten in a directory.
+
+    Every file's relative path, size and modification time; () when the
+    directory cannot be read.
+    """
+    entries = []
+    try:
+        for root, _, files in os.walk(path):
+            for name in files:
+                full = os.path.join(root, name)
+                info = os.stat(full)
+                entries.append((os.path.relpath(full, path), info.st_size, info.st_mtime_ns))
+    except OSError:
+        return ()
+    return tuple(sorted(entries))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,6 +146,7 @@ class ModelVersions:
         self.states: dict[int, VersionState] = {}
         self._serving: dict[int, _Loaded] = {}
         self._unloads: set = set()
+        self._failed: dict[int, tuple] = {}  # version -> its files' fingerprint when its load began
 
     # Requests.
     def acquire(self, version: int | None = None) -> Lease:
@@ -162,15 +189,22 @@ class ModelVersions:
 
     async def _load(self, version: int) -> None:
         self._set(version, LOADING)
+        self._failed.pop(version, None)
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
+        # Taken before loading, so files changed during the load are a change too.
+        fingerprint = directory_fingerprint(self.base_path / str(version))
         try:
             servable = await loop.run_in_executor(self._executor, self._load_blocking, version)
         except Exception as error:
             reason = error if isinstance(error, LoadError) else f"{type(error).__name__}: {error}"
             log.error(
-                "Version %s of model %s failed to load and will not serve: %s", version, self.name, reason
+                "Version %s of model %s failed to load; it will be retried once its files change: %s",
+                version,
+                self.name,
+                reason,
             )
+            self._failed[version] = fingerprint
             self._set(version, END, "UNKNOWN", f"Failed to load version {version} of {self.name}: {reason}")
             return
         self._serving[version] = _Loaded(servable)
@@ -187,11 +221,20 @@ class ModelVersions:
 
     def _needs_load(self, version: int) -> bool:
         state = self.states.get(version)
-        return state is None or (state.state == END and state.error_code == "OK")
+        return state is None or state.state == END
+
+    def _still_broken(self, version: int) -> bool:
+        """A failed version whose files have not changed since its load began."""
+        if version not in self._failed:
+            return False
+        if directory_fingerprint(self.base_path / str(version)) == self._failed[version]:
+            return True
+        log.info("The files of version %s of model %s changed; loading it again", version, self.name)
+        del self._failed[version]
+        return False
 
     def _aspired(self) -> set:
-        failed = {v for v, s in self.states.items() if s.state == END and s.error_code != "OK"}
-        candidates = [v for v in model_dir.list_versions(self.base_path) if v not in failed]
+        candidates = [v for v in model_dir.list_versions(self.base_path) if not self._still_broken(v)]
         return self.policy.aspired(candidates)
 
     async def poll_once(self) -> None:

@@ -123,13 +123,14 @@ def test_ragged_lists_are_rejected():
         json_tensor.json_to_array([[1, 2], [3]], "DT_INT32")
 
 
-def test_shapes_are_checked_against_the_signature():
+def test_shapes_are_left_to_the_model_as_tf_serving_does():
+    # tensorflow_model_server_test.py testPredictREST: [2.0, 3.0, 4.0] to an x declared [-1, 1]
+    # answers; TF Serving feeds what it is sent. Only the batch size is read here.
     arrays = {"text": np.array([[b"a"], [b"b"]], dtype=object)}
-    with pytest.raises(JsonTensorError, match=r"has shape \[2, 1\] but signature 'sig' expects \[-1\]"):
-        json_tensor.check_shapes(arrays, TEXT, "sig")
+    assert json_tensor.batch_size(arrays) == 2
+    assert json_tensor.batch_size({"x": np.float32(2.0)}) == 1
     with pytest.raises(JsonTensorError, match="empty batch"):
-        json_tensor.check_shapes({"text": np.array([], dtype=object)}, TEXT, "sig")
-    assert json_tensor.check_shapes({"text": np.array([b"a", b"b"], dtype=object)}, TEXT, "sig") == 2
+        json_tensor.batch_size({"text": np.array([], dtype=object)})
 
 
 @pytest.mark.parametrize(
@@ -235,3 +236,20 @@ def test_classify_context_and_errors():
         json_tensor.classify_request_examples({"examples": [{"x": [1, "a"]}]})
     with pytest.raises(JsonTensorError, match="must not appear in 'examples'"):
         json_tensor.classify_request_examples({"context": {"x": 1}, "examples": [{"x": 2}]})
+
+
+def test_row_response_needs_outputs_batched_alike():
+    # json_tensor.cc MakeRowFormatJsonFromTensors: the errors TF Serving gives.
+    with pytest.raises(JsonTensorError, match="Tensor name: y has no shape information"):
+        json_tensor.arrays_to_predict_response({"y": np.float32(1.0)}, ROW)
+    outputs = {"a": np.zeros(3, np.float32), "b": np.zeros(2, np.float32)}
+    with pytest.raises(JsonTensorError, match="Tensor name: b has inconsistent batch size: 2 expecting: 3"):
+        json_tensor.arrays_to_predict_response(outputs, ROW)
+    assert json_tensor.arrays_to_predict_response({"y": np.float32(1.0)}, COLUMNAR) == {"outputs": 1.0}
+
+
+def test_parse_errors_use_rapidjson_words():
+    # http_rest_api_handler_test.cc PredictRequestErrors: "instances = [1, 2]" ->
+    # "JSON Parse error: Invalid value".
+    with pytest.raises(JsonTensorError, match="JSON Parse error: Invalid value"):
+        json_tensor.parse_json_object(b"instances = [1, 2]")

@@ -1,0 +1,45 @@
+"""A version that failed to load is loaded again once its files change (issue 13, part 2).
+
+On an object store where rename is not atomic a server may see a version half
+copied; it fails to load, and must come into service once the copy completes in
+place. Unchanged, a broken version stays out of service however often it is polled.
+"""
+
+import shutil
+import time
+
+from serving_helpers import (
+    Http,
+    publish_broken_version,
+    running_server,
+    server_options,
+    version_states,
+    wait_for,
+)
+from tf_serving_models import half_plus_two
+
+from serving import model_dir
+
+REGRESS = {"signature_name": "regress_x_to_y", "examples": [{"x": 2.0}]}
+
+
+def test_a_broken_version_comes_into_service_once_its_files_are_fixed(tmp_path):
+    base = tmp_path / "default"
+    good = half_plus_two(tmp_path / "half_plus_two")
+    model_dir.publish(good, base, 1)
+    broken = publish_broken_version(base, 2)
+    with running_server(server_options(base, name="default")) as server:
+        http = Http(server.url)
+        states = version_states(http, "default")
+        assert states[1] == ("AVAILABLE", "OK") and states[2][0] == "END" and states[2][1] != "OK"
+        time.sleep(1.0)  # five polls: unchanged, the broken version is not retried
+        assert version_states(http, "default")[2] == states[2]
+        assert http.post("/v1/models/default/versions/2:regress", REGRESS)[0] == 404
+
+        shutil.copytree(good, broken, dirs_exist_ok=True)  # the copy completes in place
+        wait_for(
+            lambda: version_states(http, "default") == {1: ("END", "OK"), 2: ("AVAILABLE", "OK")},
+            what="the fixed version 2 to load and replace version 1",
+        )
+        assert http.post("/v1/models/default/versions/2:regress", REGRESS) == (200, {"results": [3.0]})
+        assert http.get("/v1/models/default/metadata")[1]["model_spec"]["version"] == "2"
