@@ -3,6 +3,9 @@
 `RestClient` speaks TF Serving's REST API, so it works against `polarity serve`
 and against the tensorflow/serving image on port 8501; `GrpcClient` uses
 tensorflow-serving-api against TF Serving's gRPC port 8500.
+
+Texts are scored with the model's raw-text signature; the class names come from
+the model itself (its `classes` output, beside `scores`), never from training code.
 """
 
 import dataclasses
@@ -10,8 +13,11 @@ import json
 import urllib.error
 import urllib.request
 
-from components import features
 from polarity.config import ServingConfig
+
+# The signature that takes raw strings (its one input) and returns `classes` and `scores`.
+PREDICT_TEXT_SIGNATURE = "predict_text"
+CLASSES_OUTPUT, SCORES_OUTPUT = "classes", "scores"
 
 DEFAULT_REST_URL = "http://127.0.0.1:8501"
 DEFAULT_GRPC_TARGET = "127.0.0.1:8500"
@@ -29,10 +35,26 @@ class ServingError(RuntimeError):
 
 @dataclasses.dataclass(frozen=True)
 class Prediction:
-    """One review's score: the positive-class probability and the predicted label."""
+    """One text's scores by class name, in the model's class order."""
 
-    probability: float
-    label: int
+    scores: dict
+
+    @property
+    def top_class(self) -> str:
+        """The class with the highest score."""
+        return max(self.scores, key=self.scores.get)
+
+
+def predictions_from(classes, scores) -> list:
+    """Predictions from the `classes` and `scores` outputs ([texts, n_classes] each)."""
+    return [
+        Prediction({_text(name): float(score) for name, score in zip(names, values, strict=True)})
+        for names, values in zip(classes, scores, strict=True)
+    ]
+
+
+def _text(name) -> str:
+    return name.decode("utf-8") if isinstance(name, bytes) else str(name)
 
 
 def _model_path(model: str, version: int | None) -> str:
@@ -83,12 +105,10 @@ class RestClient:
         return self._call(_model_path(self.model, version) + ":classify", body)
 
     def predict_texts(self, texts: list, version: int | None = None) -> list:
-        """Scores raw reviews with the `predict_text` signature."""
-        body = {"signature_name": features.PREDICT_TEXT_SIGNATURE, "instances": list(texts)}
-        rows = self.predict(body, version)["predictions"]
-        return [
-            Prediction(float(r[features.PROBABILITY_KEY]), int(r[features.PREDICTED_LABEL_KEY])) for r in rows
-        ]
+        """Scores raw texts with the `predict_text` signature: one Prediction per text."""
+        body = {"signature_name": PREDICT_TEXT_SIGNATURE, "inputs": list(texts)}
+        outputs = self.predict(body, version)["outputs"]
+        return predictions_from(outputs[CLASSES_OUTPUT], outputs[SCORES_OUTPUT])
 
 
 class GrpcClient:
@@ -102,26 +122,50 @@ class GrpcClient:
         self.timeout = timeout
         self._channel = grpc.insecure_channel(target)
         self._stub = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
+        self._text_inputs: dict = {}
+
+    def _call(self, method, request):
+        import grpc
+
+        try:
+            return method(request, timeout=self.timeout)
+        except grpc.RpcError as error:
+            raise ServingError(f"{error.code().name}: {error.details()}") from None
+
+    def _text_input(self, version: int | None) -> str:
+        """The name of `predict_text`'s one input, from the model's metadata (asked once)."""
+        if version not in self._text_inputs:
+            from tensorflow_serving.apis import get_model_metadata_pb2
+
+            request = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=["signature_def"])
+            request.model_spec.name = self.model
+            if version is not None:
+                request.model_spec.version.value = version
+            response = self._call(self._stub.GetModelMetadata, request)
+            signatures = get_model_metadata_pb2.SignatureDefMap()
+            response.metadata["signature_def"].Unpack(signatures)
+            inputs = list(signatures.signature_def[PREDICT_TEXT_SIGNATURE].inputs)
+            if len(inputs) != 1:
+                raise ServingError(f"signature {PREDICT_TEXT_SIGNATURE!r} takes {inputs}, not one text input")
+            self._text_inputs[version] = inputs[0]
+        return self._text_inputs[version]
 
     def predict_texts(self, texts: list, version: int | None = None) -> list:
-        import grpc
+        """Scores raw texts with the `predict_text` signature: one Prediction per text."""
         import tensorflow as tf
         from tensorflow_serving.apis import predict_pb2
 
         request = predict_pb2.PredictRequest()
         request.model_spec.name = self.model
-        request.model_spec.signature_name = features.PREDICT_TEXT_SIGNATURE
+        request.model_spec.signature_name = PREDICT_TEXT_SIGNATURE
         if version is not None:
             request.model_spec.version.value = version
         encoded = [text.encode("utf-8") for text in texts]
-        request.inputs[features.TEXT_KEY].CopyFrom(tf.make_tensor_proto(encoded, dtype=tf.string))
-        try:
-            response = self._stub.Predict(request, timeout=self.timeout)
-        except grpc.RpcError as error:
-            raise ServingError(f"{error.code().name}: {error.details()}") from None
-        probabilities = tf.make_ndarray(response.outputs[features.PROBABILITY_KEY])
-        labels = tf.make_ndarray(response.outputs[features.PREDICTED_LABEL_KEY])
-        return [Prediction(float(p), int(label)) for p, label in zip(probabilities, labels, strict=True)]
+        request.inputs[self._text_input(version)].CopyFrom(tf.make_tensor_proto(encoded, dtype=tf.string))
+        outputs = self._call(self._stub.Predict, request).outputs
+        return predictions_from(
+            tf.make_ndarray(outputs[CLASSES_OUTPUT]), tf.make_ndarray(outputs[SCORES_OUTPUT])
+        )
 
     def close(self) -> None:
         self._channel.close()

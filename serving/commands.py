@@ -164,14 +164,13 @@ def cmd_predict(args, config) -> int:
     except (client.ServingError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_FAILED
+    pairs = list(zip(args.texts, predictions, strict=True))
     if args.json:
-        print(
-            json.dumps(
-                [{"text": t, **vars(p)} for t, p in zip(args.texts, predictions, strict=True)], indent=2
-            )
-        )
+        rows = [{"text": t, "top_class": p.top_class, "scores": p.scores} for t, p in pairs]
+        print(json.dumps(rows, indent=2))
         return EXIT_OK
-    for text, prediction in zip(args.texts, predictions, strict=True):
+    for text, prediction in pairs:
         shown = text if len(text) <= 60 else text[:57] + "..."
-        print(f"{prediction.probability:.4f}  label={prediction.label}  {shown}")
+        top = prediction.top_class
+        print(f"{top}  {prediction.scores[top]:.4f}  {shown}")
     return EXIT_OK

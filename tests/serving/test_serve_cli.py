@@ -1,5 +1,10 @@
-"""`polarity serve` and `polarity predict` end to end: a real server process and the CLI client."""
+"""`polarity serve` and `polarity predict` end to end: a real server process and the CLI client.
 
+The served model is a generic text classifier (tf_serving_models.text_classifier): the
+CLI prints the class names and scores the model gives, whatever they are.
+"""
+
+import json
 import os
 import pathlib
 import re
@@ -10,6 +15,7 @@ import time
 
 import pytest
 from serving_helpers import publish_version
+from tf_serving_models import text_classifier
 
 from polarity import cli
 
@@ -42,10 +48,11 @@ def start_server(workspace: pathlib.Path) -> tuple[subprocess.Popen, str]:
 
 
 @pytest.fixture(scope="module")
-def served_workspace(tmp_path_factory, model_version_dir):
-    """A workspace whose push directory holds the real model, served by `polarity serve` on a free port."""
+def served_workspace(tmp_path_factory):
+    """A workspace whose push directory holds a text classifier, served by `polarity serve` on a free port."""
     workspace = tmp_path_factory.mktemp("serve_workspace")
-    publish_version(model_version_dir, workspace / "serving" / "polarity", 7)
+    model = text_classifier(tmp_path_factory.mktemp("text_classifier") / "model")
+    publish_version(model, workspace / "serving" / "polarity", 7)
     process, url = start_server(workspace)
     yield workspace, url, process
     if process.poll() is None:
@@ -53,22 +60,23 @@ def served_workspace(tmp_path_factory, model_version_dir):
         process.wait(30)
 
 
-def test_serve_defaults_to_the_workspace_push_dir_and_predict_prints_scores(served_workspace, capsys):
+def test_serve_defaults_to_the_workspace_push_dir_and_predict_prints_the_top_class(served_workspace, capsys):
     workspace, url, _ = served_workspace
-    code = cli.main(["predict", "A moving, beautiful film.", "Awful. Just awful.", "--url", url])
+    code = cli.main(["predict", "A good, moving film.", "Awful. Just awful.", "--url", url])
     out = capsys.readouterr().out
     assert code == 0, out
-    lines = out.strip().splitlines()
-    assert len(lines) == 2
-    assert re.match(r"0\.\d{4}|1\.0000", lines[0]) and "label=1" in lines[0]
-    assert "label=0" in lines[1]
+    assert out.splitlines() == [
+        "positive  0.9000  A good, moving film.",
+        "negative  0.9000  Awful. Just awful.",
+    ]
 
 
 def test_predict_json_output(served_workspace, capsys):
     _, url, _ = served_workspace
-    assert cli.main(["predict", "Great fun.", "--url", url, "--json"]) == 0
-    out = capsys.readouterr().out
-    assert '"probability"' in out and '"label"' in out and '"text": "Great fun."' in out
+    assert cli.main(["predict", "Good fun.", "--url", url, "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["text"] == "Good fun." and row["top_class"] == "positive"
+    assert row["scores"] == {"negative": pytest.approx(0.1), "positive": pytest.approx(0.9)}
 
 
 def test_serve_stops_cleanly_on_ctrl_c(served_workspace):
@@ -87,7 +95,7 @@ def test_serve_stops_cleanly_when_started_with_sigint_ignored(served_workspace, 
         process, url = start_server(workspace)
     finally:
         signal.signal(signal.SIGINT, original)
-    assert cli.main(["predict", "Great fun.", "--url", url]) == 0
+    assert cli.main(["predict", "Good fun.", "--url", url]) == 0
     process.send_signal(signum)
     assert process.wait(30) == 0
 
@@ -105,3 +113,26 @@ def test_serve_rejects_conflicting_model_flags(tmp_path, capsys):
     )
     assert code == 2
     assert "not both" in capsys.readouterr().err
+
+
+def test_serve_refuses_labels_on_versions_not_loaded_unless_allowed(tmp_path):
+    # server_core.cc: labels are assigned before the first load, so TF Serving refuses them
+    # at startup without --allow_version_labels_for_unavailable_models.
+    config = tmp_path / "models.config"
+    config.write_text(
+        f'model_config_list {{ config {{ name: "m" base_path: "{tmp_path / "m"}" '
+        'version_labels { key: "stable" value: 1 } } }\n'
+    )
+    command = [sys.executable, "-m", "polarity.cli", "serve", "--model_config_file", str(config)]
+    done = subprocess.run(
+        [*command, "--workspace", str(tmp_path), "--rest_api_port", "0"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert (
+        "error: Failed to start server. Error: FAILED_PRECONDITION: Request to assign label to version 1 "
+        "of model m, which is not currently available for inference"
+    ) in done.stderr

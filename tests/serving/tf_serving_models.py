@@ -102,3 +102,38 @@ def two_class_classifier(export_dir: pathlib.Path) -> pathlib.Path:
         model, str(export_dir), signatures={"serving_default": model.classify, "predict_x": model.predict_x}
     )
     return pathlib.Path(export_dir)
+
+
+def text_classifier(export_dir: pathlib.Path) -> pathlib.Path:
+    """A TF2 text classifier with the signatures Polarity exports, and a rule for a model.
+
+    predict_text (text: string [-1] -> classes, scores) and serving_default (inputs:
+    serialized tf.Examples with a "text" feature -> classes, scores) over TWO_CLASSES;
+    a text containing "good" scores 0.9 positive, any other 0.1.
+    """
+    import tensorflow as tf
+
+    class TextClassifier(tf.Module):
+        def _outputs(self, text):
+            good = tf.strings.regex_full_match(tf.strings.lower(text), ".*good.*")
+            positive = 0.1 + 0.8 * tf.cast(good, tf.float32)
+            scores = tf.stack([1.0 - positive, positive], axis=1)
+            classes = tf.tile(tf.constant([list(TWO_CLASSES)]), [tf.shape(text)[0], 1])
+            return {"classes": classes, "scores": scores}
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="inputs")])
+        def classify(self, inputs):
+            parsed = tf.io.parse_example(inputs, {"text": tf.io.FixedLenFeature([], tf.string)})
+            return self._outputs(parsed["text"])
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+        def predict_text(self, text):
+            return self._outputs(text)
+
+    model = TextClassifier()
+    tf.saved_model.save(
+        model,
+        str(export_dir),
+        signatures={"serving_default": model.classify, "predict_text": model.predict_text},
+    )
+    return pathlib.Path(export_dir)
