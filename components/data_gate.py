@@ -17,6 +17,7 @@ from tfx.types import artifact_utils
 from tfx.utils import io_utils
 
 from components import drift
+from components.contract import DatasetContract
 
 ANOMALIES_FILE = "SchemaDiff.pb"
 
@@ -111,6 +112,8 @@ def DataGate(
     validated_statistics: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.ExampleStatistics],
     input_pattern: tfx.dsl.components.Parameter[str],
     min_rows: tfx.dsl.components.Parameter[int],
+    contract: tfx.dsl.components.Parameter[str],
+    schema_file: tfx.dsl.components.Parameter[str],
     drift_checks: tfx.dsl.components.Parameter[str] = "[]",
     drift_baseline: tfx.dsl.components.Parameter[str] = "",
 ) -> None:
@@ -120,11 +123,12 @@ def DataGate(
     The profile of a span that passes becomes the drift baseline (a small JSON
     file at `drift_baseline`, on the pipeline root, so every orchestrator sees
     it), and the span's statistics are published as `validated_statistics`
-    with its profile and drift warnings as properties.
+    with its profile and drift warnings as properties. `contract` is the dataset
+    contract as JSON; `schema_file` is named in the message when the span fails.
     """
     split_statistics = load_split_statistics(statistics)
     problems = span_problems(anomalies, split_statistics, min_rows)
-    profile = drift.span_profile(split_statistics)
+    profile = drift.span_profile(split_statistics, DatasetContract.from_json(contract))
     baseline = read_baseline(drift_baseline)
     findings = []
     if baseline is not None:
@@ -136,7 +140,8 @@ def DataGate(
         listing = "\n".join(f"  - {problem}" for problem in problems)
         raise DataValidationError(
             f"Span {span} ({where}) failed validation; nothing was trained or pushed:\n{listing}\n"
-            "Fix the span's CSV (or the schema in schemas/schema.pbtxt if the data is right) and run again."
+            f"Fix the span's CSV, or if the data is right, the schema {schema_file} "
+            "(edit it, or write it anew from this span with `polarity schema`), and run again."
         )
     io_utils.copy_dir(statistics.uri, validated_statistics.uri)
     validated_statistics.split_names = statistics.split_names

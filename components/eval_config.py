@@ -1,73 +1,91 @@
-"""The TFMA EvalConfig: metrics, slices and the blessing thresholds."""
+"""The TFMA EvalConfig: metrics, slices and the blessing thresholds, for any number of classes."""
+
+import json
 
 import tensorflow_model_analysis as tfma
 
-from components import features
+from components import class_metrics, features
+from components.contract import DatasetContract
 
-ACCURACY_METRIC = "binary_accuracy"
+# The metrics blessing may judge (config `evaluation.metric`), as TFMA names them.
+BLESSING_METRICS = (class_metrics.ACCURACY, class_metrics.MACRO_F1)
 
 
-def span_slicing_specs() -> list:
-    """Overall, by review source, and by review-length bucket."""
+def span_slicing_specs(contract: DatasetContract) -> list:
+    """Overall, by each slice column, and by text-length bucket."""
     return [
         tfma.SlicingSpec(),
-        tfma.SlicingSpec(feature_keys=[features.SOURCE_KEY]),
+        *(tfma.SlicingSpec(feature_keys=[column]) for column in contract.slice_columns),
         tfma.SlicingSpec(feature_keys=[features.LENGTH_BUCKET_KEY]),
     ]
 
 
-def golden_slicing_specs() -> list:
-    """Overall and by source: the golden set is small, so no length buckets."""
-    return [tfma.SlicingSpec(), tfma.SlicingSpec(feature_keys=[features.SOURCE_KEY])]
+def golden_slicing_specs(contract: DatasetContract) -> list:
+    """Overall and by each slice column: the golden set is small, so no length buckets."""
+    return [
+        tfma.SlicingSpec(),
+        *(tfma.SlicingSpec(feature_keys=[column]) for column in contract.slice_columns),
+    ]
+
+
+def _metric(class_name: str, num_classes: int, threshold=None) -> tfma.MetricConfig:
+    config = tfma.MetricConfig(
+        class_name=class_name, module=class_metrics.MODULE, config=json.dumps({"num_classes": num_classes})
+    )
+    if threshold is not None:
+        config.per_slice_thresholds.append(
+            tfma.PerSliceMetricThreshold(slicing_specs=[tfma.SlicingSpec()], threshold=threshold)
+        )
+    return config
 
 
 def build_eval_config(
-    accuracy_floor: float, max_accuracy_drop: float, slicing_specs: list | None = None
+    contract: DatasetContract,
+    metric: str,
+    floor: float,
+    max_drop: float,
+    slicing_specs: list | None = None,
 ) -> tfma.EvalConfig:
-    """Metrics per slice; a model is blessed when its overall accuracy reaches
-    `accuracy_floor` and is at most `max_accuracy_drop` below the baseline's.
+    """Metrics per slice; a model is blessed when its overall `metric` reaches `floor`
+    and is at most `max_drop` below the baseline's.
 
     Args:
-      accuracy_floor: absolute lower bound on overall BinaryAccuracy.
-      max_accuracy_drop: tolerated accuracy regression against the last blessed
-        model (ignored when there is none yet).
-      slicing_specs: the slices to report; `span_slicing_specs()` by default.
+      contract: the dataset contract (number of classes, slice columns).
+      metric: the metric blessing judges, one of BLESSING_METRICS.
+      floor: absolute lower bound on the overall metric.
+      max_drop: tolerated regression against the last blessed model (ignored when
+        there is none yet).
+      slicing_specs: the slices to report; `span_slicing_specs(contract)` by default.
     """
-    accuracy_threshold = tfma.MetricThreshold(
-        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": accuracy_floor}),
+    if metric not in BLESSING_METRICS:
+        raise ValueError(f"evaluation.metric: {metric!r} is not one of {BLESSING_METRICS}")
+    threshold = tfma.MetricThreshold(
+        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": floor}),
         change_threshold=tfma.GenericChangeThreshold(
-            direction=tfma.MetricDirection.HIGHER_IS_BETTER,
-            absolute={"value": -max_accuracy_drop},
+            direction=tfma.MetricDirection.HIGHER_IS_BETTER, absolute={"value": -max_drop}
         ),
     )
+    judged = {class_metrics.ACCURACY: "Accuracy", class_metrics.MACRO_F1: "MacroF1"}[metric]
+    num_classes = contract.num_classes
     return tfma.EvalConfig(
         model_specs=[
             tfma.ModelSpec(
                 signature_name=features.SERVING_SIGNATURE,
-                label_key=features.LABEL_KEY,
-                prediction_key=features.PROBABILITY_KEY,
+                label_key=features.CLASS_ID_KEY,
+                prediction_key=features.SCORES_KEY,
                 preprocessing_function_names=[features.TRANSFORM_SIGNATURE],
             )
         ],
-        slicing_specs=slicing_specs if slicing_specs is not None else span_slicing_specs(),
+        slicing_specs=slicing_specs if slicing_specs is not None else span_slicing_specs(contract),
         metrics_specs=[
             tfma.MetricsSpec(
                 metrics=[
                     tfma.MetricConfig(class_name="ExampleCount"),
-                    tfma.MetricConfig(
-                        class_name="BinaryAccuracy",
-                        per_slice_thresholds=[
-                            tfma.PerSliceMetricThreshold(
-                                slicing_specs=[tfma.SlicingSpec()], threshold=accuracy_threshold
-                            )
-                        ],
+                    *(
+                        _metric(name, num_classes, threshold if name == judged else None)
+                        for name in ("Accuracy", "MacroF1", "ClassPrecision", "ClassRecall")
                     ),
-                    tfma.MetricConfig(class_name="AUC"),
-                    tfma.MetricConfig(class_name="Precision"),
-                    tfma.MetricConfig(class_name="Recall"),
-                    tfma.MetricConfig(class_name="Calibration"),
-                    tfma.MetricConfig(class_name="MeanLabel"),
-                    tfma.MetricConfig(class_name="MeanPrediction"),
+                    tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot"),
                 ]
             )
         ],

@@ -1,49 +1,44 @@
-"""The feature contract: the one place that names features and their encodings.
+"""Names of the transformed features, model outputs and signatures: one place for each.
 
-Transform, the trainer, the serving signatures, the evaluator, the schema checks
-and the embedded server all import these names; no other module spells them.
+The raw columns (text, label, slices) come from the dataset contract
+(`components.contract.DatasetContract`), which flows through `custom_config`;
+only the names the pipeline itself gives are spelled here.
 """
 
-TEXT_KEY = "text"
-LABEL_KEY = "label"
-SOURCE_KEY = "source"
+from components.contract import RESERVED_COLUMNS
 
-RAW_FEATURE_KEYS = (TEXT_KEY, LABEL_KEY, SOURCE_KEY)
+# Transformed features (raw columns may not take these names: contract.RESERVED_COLUMNS).
+NGRAM_IDS_KEY, LENGTH_BUCKET_KEY, CLASS_ID_KEY = RESERVED_COLUMNS
 
-# Known review domains; the schema's `source` domain lists the same values.
-KNOWN_SOURCES = ("imdb", "rotten_tomatoes")
-LABEL_VALUES = (0, 1)
-
-# Transformed features.
-NGRAM_IDS_KEY = "ngram_ids"
-LENGTH_BUCKET_KEY = "length_bucket"
-
-# Word n-grams fed to the model: unigrams and bigrams.
-NGRAM_RANGE = (1, 2)
-# Size of the n-gram vocabulary kept by TFT (most frequent first). The model
-# sees ids shifted by one: 0 pads a batch, 1..NGRAM_IDS are n-grams.
-VOCAB_SIZE = 100_000
-# Out-of-vocabulary n-grams share this many hash buckets.
+# The model's n-gram ids are shifted by one: 0 pads a batch, 1..vocab are n-grams,
+# then the out-of-vocabulary buckets.
 OOV_BUCKETS = 1
-# Distinct n-gram ids the model embeds (the padding id 0 aside).
-NGRAM_IDS = VOCAB_SIZE + OOV_BUCKETS
 VOCAB_NAME = "ngrams"
-# Review length buckets (in words) used to slice evaluation: [0,20), [20,100), ...
+# Text length buckets (in tokens) used to slice evaluation: [0,20), [20,100), ...
 LENGTH_BUCKET_BOUNDARIES = (20, 100, 300)
 
-# Model outputs, shared by every serving signature and the evaluator.
-PROBABILITY_KEY = "probability"
-PREDICTED_LABEL_KEY = "label"
-EXAMPLES_INPUT_KEY = "examples"
-
+# Serving signatures and their tensors, as TensorFlow Serving names them: a classify
+# signature takes serialized tf.Examples as `inputs` and answers `classes` (names)
+# and `scores` (probabilities), one column per class in the contract's order.
 SERVING_SIGNATURE = "serving_default"
 PREDICT_TEXT_SIGNATURE = "predict_text"
 TRANSFORM_SIGNATURE = "transform_features"
+EXAMPLES_INPUT_KEY = "inputs"
+TEXT_INPUT_KEY = "text"
+TRANSFORM_INPUT_KEY = "examples"
+SCORES_KEY = "scores"
+CLASSES_KEY = "classes"
+CLASSIFY_METHOD = "tensorflow/serving/classify"
+
+
+def ngram_ids(vocab_size: int) -> int:
+    """Distinct n-gram ids the model embeds (the padding id 0 aside)."""
+    return vocab_size + OOV_BUCKETS
 
 
 def length_bucket_name(bucket: int) -> str:
-    """Human label of a length bucket index, e.g. 1 -> '20-99 words'."""
+    """Human label of a length bucket index, e.g. 1 -> '20-99 tokens'."""
     bounds = (0,) + LENGTH_BUCKET_BOUNDARIES
     if bucket >= len(LENGTH_BUCKET_BOUNDARIES):
-        return f">={bounds[-1]} words"
-    return f"{bounds[bucket]}-{bounds[bucket + 1] - 1} words"
+        return f">={bounds[-1]} tokens"
+    return f"{bounds[bucket]}-{bounds[bucket + 1] - 1} tokens"

@@ -1,8 +1,13 @@
 """Exports the trained model with the signatures TF Serving, TFMA and people use.
 
-- `serving_default`: serialized tf.Example -> probability, label (TF Serving, TFX).
-- `predict_text`: a batch of raw review strings -> probability, label (REST, humans).
-- `transform_features`: serialized tf.Example -> transformed features (TFMA slices).
+- `serving_default`: a classify signature as TensorFlow Serving defines one:
+  serialized tf.Examples in `inputs`, `classes` (the class names) and `scores` (their
+  probabilities) out, one column per class. TF Serving's `:classify` and TFX use it.
+- `predict_text`: a batch of raw strings in `text` -> `classes`, `scores` (REST, humans).
+- `transform_features`: serialized tf.Example -> transformed features, the class id
+  among them (TFMA's labels and slices).
+
+The model describes itself: servers and clients learn the classes from `classes`.
 """
 
 import os
@@ -10,11 +15,13 @@ from collections.abc import Sequence
 
 import tensorflow as tf
 import tensorflow_transform as tft
+from tensorflow.core.protobuf import saved_model_pb2
 
 from components import features
+from components.contract import DatasetContract
 
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
-WARMUP_REVIEWS = (
+WARMUP_TEXTS = (
     "A wonderful film, moving and beautifully acted. I loved every minute.",
     "Dull, predictable and far too long. A waste of time.",
 )
@@ -28,57 +35,51 @@ def dense_model_inputs(transformed: dict) -> dict:
     return {features.NGRAM_IDS_KEY: ids + 1}
 
 
-def _serving_raw_spec(tf_transform_output: tft.TFTransformOutput) -> dict:
-    spec = tf_transform_output.raw_feature_spec()
-    return {features.TEXT_KEY: spec[features.TEXT_KEY]}
-
-
-def _outputs(probability: tf.Tensor) -> dict:
-    probability = tf.reshape(tf.cast(probability, tf.float32), [-1])
-    return {
-        features.PROBABILITY_KEY: probability,
-        features.PREDICTED_LABEL_KEY: tf.cast(probability >= 0.5, tf.int64),
-    }
-
-
 class _ExportModule(tf.Module):
     """Holds the model and the TFT graph so that SavedModel tracks both."""
 
-    def __init__(self, model, tf_transform_output: tft.TFTransformOutput):
+    def __init__(self, model, tf_transform_output: tft.TFTransformOutput, contract: DatasetContract):
         super().__init__()
         self.model = model
         self.tft_layer = tf_transform_output.transform_features_layer()
-        self._raw_spec = _serving_raw_spec(tf_transform_output)
+        raw_spec = tf_transform_output.raw_feature_spec()
+        self._text_column = contract.text_column
+        self._text_spec = {contract.text_column: raw_spec[contract.text_column]}
+        self._labelled_spec = {
+            column: raw_spec[column] for column in (contract.text_column, contract.label_column)
+        }
+        self._class_names = tf.constant(list(contract.classes))
 
-    def _predict_raw(self, raw: dict) -> dict:
+    def _classify(self, raw: dict) -> dict:
         transformed = self.tft_layer(raw)
-        return _outputs(self.model(dense_model_inputs(transformed), training=False))
+        scores = tf.cast(self.model(dense_model_inputs(transformed), training=False), tf.float32)
+        classes = tf.tile(tf.expand_dims(self._class_names, 0), [tf.shape(scores)[0], 1])
+        return {features.CLASSES_KEY: classes, features.SCORES_KEY: scores}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=features.EXAMPLES_INPUT_KEY)])
-    def serve_examples(self, examples):
-        return self._predict_raw(tf.io.parse_example(examples, self._raw_spec))
+    def serve_examples(self, inputs):
+        return self._classify(tf.io.parse_example(inputs, self._text_spec))
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=features.TEXT_KEY)])
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=features.TEXT_INPUT_KEY)])
     def predict_text(self, text):
-        return self._predict_raw({features.TEXT_KEY: tf.reshape(text, [-1, 1])})
+        return self._classify({self._text_column: tf.reshape(text, [-1, 1])})
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=features.EXAMPLES_INPUT_KEY)])
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=features.TRANSFORM_INPUT_KEY)])
     def transform_features(self, examples):
-        transformed = self.tft_layer(tf.io.parse_example(examples, self._raw_spec))
+        transformed = self.tft_layer(tf.io.parse_example(examples, self._labelled_spec))
         outputs = dense_model_inputs(transformed)
-        outputs[features.LENGTH_BUCKET_KEY] = transformed[features.LENGTH_BUCKET_KEY]
+        for key in (features.LENGTH_BUCKET_KEY, features.CLASS_ID_KEY):
+            outputs[key] = transformed[key]
         return outputs
 
 
-def serialize_text_examples(texts: Sequence[str]) -> list:
-    """Serialized tf.Examples holding only the review text, as clients send them."""
+def serialize_text_examples(texts: Sequence[str], text_column: str) -> list:
+    """Serialized tf.Examples holding only the text, as clients send them."""
     return [
         tf.train.Example(
             features=tf.train.Features(
                 feature={
-                    features.TEXT_KEY: tf.train.Feature(
-                        bytes_list=tf.train.BytesList(value=[text.encode("utf-8")])
-                    )
+                    text_column: tf.train.Feature(bytes_list=tf.train.BytesList(value=[text.encode("utf-8")]))
                 }
             )
         ).SerializeToString()
@@ -86,36 +87,65 @@ def serialize_text_examples(texts: Sequence[str]) -> list:
     ]
 
 
-def write_warmup_requests(export_dir: str, model_name: str) -> str:
-    """Writes TF Serving warm-up requests (one per signature) into assets.extra."""
-    from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
+def write_warmup_requests(export_dir: str, model_name: str, text_column: str) -> str:
+    """Writes TF Serving warm-up requests into assets.extra: a classify request on
+    `serving_default` and a predict request on `predict_text`."""
+    from tensorflow_serving.apis import classification_pb2, predict_pb2, prediction_log_pb2
 
+    classify = classification_pb2.ClassificationRequest()
+    classify.model_spec.name = model_name
+    classify.model_spec.signature_name = features.SERVING_SIGNATURE
+    for text in WARMUP_TEXTS:
+        example = classify.input.example_list.examples.add()
+        example.features.feature[text_column].bytes_list.value.append(text.encode("utf-8"))
+    predict = predict_pb2.PredictRequest()
+    predict.model_spec.name = model_name
+    predict.model_spec.signature_name = features.PREDICT_TEXT_SIGNATURE
+    predict.inputs[features.TEXT_INPUT_KEY].CopyFrom(
+        tf.make_tensor_proto([text.encode("utf-8") for text in WARMUP_TEXTS], dtype=tf.string)
+    )
     path = os.path.join(export_dir, WARMUP_FILE)
     tf.io.gfile.makedirs(os.path.dirname(path))
-    requests = []
-    for signature, key, values in (
-        (features.SERVING_SIGNATURE, features.EXAMPLES_INPUT_KEY, serialize_text_examples(WARMUP_REVIEWS)),
-        (features.PREDICT_TEXT_SIGNATURE, features.TEXT_KEY, [t.encode("utf-8") for t in WARMUP_REVIEWS]),
-    ):
-        request = predict_pb2.PredictRequest()
-        request.model_spec.name = model_name
-        request.model_spec.signature_name = signature
-        request.inputs[key].CopyFrom(tf.make_tensor_proto(values, dtype=tf.string))
-        requests.append(request)
     with tf.io.TFRecordWriter(path) as writer:
-        for request in requests:
-            log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
+        for log in (
+            prediction_log_pb2.PredictionLog(classify_log=prediction_log_pb2.ClassifyLog(request=classify)),
+            prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=predict)),
+        ):
             writer.write(log.SerializeToString())
     return path
 
 
-def export_model(model, tf_transform_output: tft.TFTransformOutput, export_dir: str, model_name: str) -> None:
+def mark_classify_signature(export_dir: str, signature: str = features.SERVING_SIGNATURE) -> None:
+    """Gives `signature` TF Serving's classify method name in saved_model.pb.
+
+    `tf.saved_model.save` names every signature's method "tensorflow/serving/predict";
+    TF Serving's Classify API refuses such a signature. The method name is only a
+    label of the SignatureDef (loading and calling it are unchanged), so it is set here.
+    """
+    path = os.path.join(export_dir, "saved_model.pb")
+    saved_model = saved_model_pb2.SavedModel()
+    with tf.io.gfile.GFile(path, "rb") as handle:
+        saved_model.ParseFromString(handle.read())
+    for meta_graph in saved_model.meta_graphs:
+        meta_graph.signature_def[signature].method_name = features.CLASSIFY_METHOD
+    with tf.io.gfile.GFile(path, "wb") as handle:
+        handle.write(saved_model.SerializeToString())
+
+
+def export_model(
+    model,
+    tf_transform_output: tft.TFTransformOutput,
+    export_dir: str,
+    contract: DatasetContract,
+    model_name: str,
+) -> None:
     """Saves the model with its three signatures and TF Serving warm-up requests."""
-    module = _ExportModule(model, tf_transform_output)
+    module = _ExportModule(model, tf_transform_output, contract)
     signatures = {
         features.SERVING_SIGNATURE: module.serve_examples,
         features.PREDICT_TEXT_SIGNATURE: module.predict_text,
         features.TRANSFORM_SIGNATURE: module.transform_features,
     }
     tf.saved_model.save(module, export_dir, signatures=signatures)
-    write_warmup_requests(export_dir, model_name)
+    mark_classify_signature(export_dir)
+    write_warmup_requests(export_dir, model_name, contract.text_column)

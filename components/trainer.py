@@ -3,19 +3,32 @@
 import tensorflow_transform as tft
 from tfx import v1 as tfx
 
-from components import signatures, training
+from components import features, signatures, training
+from components.contract import DatasetContract
 from components.hyperparameters import Hyperparameters
 
 MODEL_NAME_KEY = "model_name"
 HYPERPARAMETERS_KEY = "hyperparameters"
+CONTRACT_KEY = "contract"
+
+
+def trainer_config(hyperparameters: dict, contract: DatasetContract, model_name: str) -> dict:
+    """The Trainer `custom_config` that `run_fn` reads."""
+    return {
+        HYPERPARAMETERS_KEY: hyperparameters,
+        CONTRACT_KEY: contract.to_dict(),
+        MODEL_NAME_KEY: model_name,
+    }
 
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     """Trains on the transformed train split and exports the serving model."""
     custom_config = fn_args.custom_config or {}
     hparams = Hyperparameters.from_config(custom_config.get(HYPERPARAMETERS_KEY))
+    contract = DatasetContract.from_dict(custom_config[CONTRACT_KEY])
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
     schema = tf_transform_output.transformed_metadata.schema
+    vocab_size = features.ngram_ids(tf_transform_output.vocabulary_size_by_name(features.VOCAB_NAME))
 
     def dataset(files, shuffle):
         return training.make_dataset(files, fn_args.data_accessor, schema, hparams.batch_size, shuffle)
@@ -25,7 +38,13 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         dataset(fn_args.eval_files, shuffle=False),
         hparams,
         log_dir=fn_args.model_run_dir,
+        vocab_size=vocab_size,
+        num_classes=contract.num_classes,
     )
     signatures.export_model(
-        model, tf_transform_output, fn_args.serving_model_dir, custom_config.get(MODEL_NAME_KEY, "model")
+        model,
+        tf_transform_output,
+        fn_args.serving_model_dir,
+        contract,
+        custom_config.get(MODEL_NAME_KEY, "model"),
     )

@@ -18,43 +18,46 @@ NB_SMOOTHING = 1.0
 
 
 def make_dataset(file_pattern, data_accessor, schema, batch_size: int, shuffle: bool) -> tf.data.Dataset:
-    """Reads transformed examples once through, as (dense model inputs, label) batches."""
+    """Reads transformed examples once through, as (dense model inputs, class id) batches."""
     dataset = data_accessor.tf_dataset_factory(
         file_pattern,
         tfxio.TensorFlowDatasetOptions(
-            batch_size=batch_size, label_key=features.LABEL_KEY, num_epochs=1, shuffle=shuffle
+            batch_size=batch_size, label_key=features.CLASS_ID_KEY, num_epochs=1, shuffle=shuffle
         ),
         schema,
     )
     return dataset.map(
-        lambda batch, label: (dense_model_inputs(batch), tf.reshape(label, [-1, 1])),
+        lambda batch, label: (dense_model_inputs(batch), tf.reshape(label, [-1])),
         num_parallel_calls=tf.data.AUTOTUNE,
     ).prefetch(tf.data.AUTOTUNE)
 
 
-def nb_log_count_ratios(dataset: tf.data.Dataset, vocab_size: int) -> np.ndarray:
-    """NBSVM's naive-Bayes log-count ratio of each n-gram id, from one pass over the data.
+def nb_log_count_ratios(dataset: tf.data.Dataset, vocab_size: int, num_classes: int) -> np.ndarray:
+    """NBSVM's naive-Bayes log-count ratios of each n-gram id, from one pass over the data.
 
     Args:
-      dataset: (model inputs, label) batches as `make_dataset` yields them.
+      dataset: (model inputs, class id) batches as `make_dataset` yields them.
       vocab_size: number of n-gram ids, out-of-vocabulary buckets included.
+      num_classes: number of classes.
 
     Returns:
-      [vocab_size] log ratios of how often each n-gram occurs (counted once per
-      review) in positive versus negative reviews; positive means positive.
+      [vocab_size, num_classes - 1]: for each class c > 0, the log ratio of how
+      often each n-gram occurs (counted once per text) in class c versus class 0,
+      the reference class whose logit the model fixes at 0. With two classes this
+      is NBSVM's ratio: positive means the second class.
     """
     size = vocab_size + 1  # id 0 pads a batch
-    counts = np.zeros((2, size))
+    counts = np.zeros((num_classes, size))
     for inputs, labels in dataset.as_numpy_iterator():
         ids = inputs[features.NGRAM_IDS_KEY]
         rows = np.broadcast_to(np.arange(len(ids))[:, None], ids.shape)
-        present = np.unique(rows * size + ids)  # each (review, n-gram) pair once
-        positive = labels.ravel()[present // size] == 1
-        counts[0] += np.bincount(present[~positive] % size, minlength=size)
-        counts[1] += np.bincount(present[positive] % size, minlength=size)
+        present = np.unique(rows * size + ids)  # each (text, n-gram) pair once
+        present_class = labels.ravel()[present // size]
+        for class_id in range(num_classes):
+            counts[class_id] += np.bincount(present[present_class == class_id] % size, minlength=size)
     smoothed = counts[:, 1:] + NB_SMOOTHING
     log_probabilities = np.log(smoothed / smoothed.sum(axis=1, keepdims=True))
-    return log_probabilities[1] - log_probabilities[0]
+    return (log_probabilities[1:] - log_probabilities[0]).T
 
 
 def train_model(
@@ -62,6 +65,8 @@ def train_model(
     eval_dataset: tf.data.Dataset,
     hparams: Hyperparameters,
     log_dir: str,
+    vocab_size: int,
+    num_classes: int,
     plan: devices.DevicePlan | None = None,
 ) -> keras.Model:
     """Fits a new model with early stopping on the eval split.
@@ -74,6 +79,8 @@ def train_model(
       eval_dataset: the eval split, for early stopping and validation metrics.
       hparams: training hyperparameters.
       log_dir: TensorBoard log directory.
+      vocab_size: number of n-gram ids, out-of-vocabulary buckets included.
+      num_classes: number of classes.
       plan: device plan; found at run time when omitted.
 
     Returns:
@@ -82,9 +89,9 @@ def train_model(
     plan = plan or devices.plan_devices()
     if hparams.max_train_steps:
         train_dataset = train_dataset.take(hparams.max_train_steps)
-    nb_log_ratios = nb_log_count_ratios(train_dataset, features.NGRAM_IDS)
+    nb_log_ratios = nb_log_count_ratios(train_dataset, vocab_size, num_classes)
     with devices.make_strategy(plan).scope():
-        model = build_model(hparams, features.NGRAM_IDS, plan.dtype_policy, nb_log_ratios)
+        model = build_model(hparams, vocab_size, num_classes, plan.dtype_policy, nb_log_ratios)
     callbacks = [
         # Validation and early stopping judge the moving average of the weights
         # (the optimizer keeps it when hparams.ema_momentum is set), the weights

@@ -81,7 +81,7 @@ def build_kubeflow_pipeline(config: Config) -> tfx.dsl.Pipeline:
         that the pipeline lacks, or a setting Kubeflow v2 cannot run.
     """
     check_kubeflow_config(config)
-    kwargs = pipeline_kwargs(config, schema_path=config.kubeflow.schema_path)
+    kwargs = pipeline_kwargs(config, schema_file=f"{config.kubeflow.schema_path}/schema.pbtxt")
     kwargs.update(kubeflow_paths(config))
     # KFP v2 compiles only TFX's own resolver strategies.
     pipeline = create_pipeline(**kwargs, runtime_parameters=True, stock_resolvers_only=True)

@@ -5,17 +5,20 @@ This module wires components and nothing else: TensorFlow code lives in
 and the orchestrator.
 """
 
+import dataclasses
 import json
 import os
 
 from tfx import v1 as tfx
 
-from components import baseline_resolver, eval_config, trainer
+from components import baseline_resolver, eval_config, preprocessing, trainer
 from components.blessing_gate import BlessingGate
+from components.contract import DatasetContract
 from components.data_gate import DataGate
 from components.golden_evaluator import BLESSING_KEY as GOLDEN_BLESSING_KEY
 from components.golden_evaluator import GoldenEvaluator
 from components.pusher import AtomicPusher
+from components.text_features import TextFeatures
 
 PREPROCESSING_FN = "components.preprocessing.preprocessing_fn"
 RUN_FN = "components.trainer.run_fn"
@@ -37,18 +40,30 @@ def _parameter(name: str, default: str) -> tfx.dsl.experimental.RuntimeParameter
     return tfx.dsl.experimental.RuntimeParameter(name=name, ptype=str, default=default)
 
 
+@dataclasses.dataclass(frozen=True)
+class BlessingRule:
+    """When a candidate is blessed: `metric` (accuracy or macro_f1) reaches `floor` on the
+    span's eval split and `golden_floor` on the golden set, and drops at most `max_drop`
+    below the last blessed model's on either."""
+
+    metric: str = "accuracy"
+    floor: float = 0.85
+    max_drop: float = 0.01
+    golden_floor: float = 0.80
+
+
 def create_pipeline(
     pipeline_name: str,
     pipeline_root: str,
     data_root: str,
-    schema_path: str,
+    schema_file: str,
     serving_dir: str,
     model_name: str,
+    contract: DatasetContract,
+    text_features: TextFeatures,
     hyperparameters: dict,
-    accuracy_floor: float,
-    max_accuracy_drop: float,
+    blessing: BlessingRule,
     golden_root: str,
-    golden_accuracy_floor: float,
     drift_checks: list[dict] | None = None,
     span_pattern: str = "span-{SPAN}/*.csv",
     train_spans: int = 1,
@@ -68,15 +83,16 @@ def create_pipeline(
       pipeline_name: name of the pipeline in ML Metadata and orchestrators.
       pipeline_root: where component outputs are written.
       data_root: directory holding the span folders.
-      schema_path: directory holding the curated schema.pbtxt.
+      schema_file: the span schema (schema.pbtxt) ImportSchemaGen reads.
       serving_dir: TF Serving model base path the Pusher publishes to.
       model_name: the served model's name (used in warm-up requests).
+      contract: the dataset contract (columns, classes, slices); Transform and
+        the Trainer receive it in custom_config, so it is part of the cache key.
+      text_features: the n-grams Transform builds (components/text_features.py).
       hyperparameters: trainer hyperparameters (components/training.py).
-      accuracy_floor: overall accuracy a model needs to be blessed.
-      max_accuracy_drop: tolerated accuracy drop against the last blessed model.
+      blessing: the metric, floors and tolerated drop a candidate is judged on.
       golden_root: directory of the fixed golden set every candidate is also
         evaluated on.
-      golden_accuracy_floor: accuracy a model needs on the golden set.
       drift_checks: span-to-span drift thresholds and actions
         (components/drift.DriftCheck fields); none by default.
       span_pattern: file glob under data_root with a {SPAN} placeholder.
@@ -99,7 +115,7 @@ def create_pipeline(
         The verdicts are the same; a re-run with no new data re-evaluates the
         model it pushed against itself instead of being cached.
     """
-    custom_config = {trainer.HYPERPARAMETERS_KEY: hyperparameters, trainer.MODEL_NAME_KEY: model_name}
+    custom_config = trainer.trainer_config(hyperparameters, contract, model_name)
     input_base, range_config = data_root, None
     # Only the data gate's error message uses the full pattern.
     input_pattern = os.path.join(data_root, span_pattern)
@@ -123,8 +139,11 @@ def create_pipeline(
         ),
         range_config=range_config,
     )
-    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
-    schema_gen = tfx.components.ImportSchemaGen(schema_file=os.path.join(schema_path, "schema.pbtxt"))
+    schema_gen = tfx.components.ImportSchemaGen(schema_file=schema_file)
+    # With the schema, the label and slice columns get categorical statistics (drift reads them).
+    statistics_gen = tfx.components.StatisticsGen(
+        examples=example_gen.outputs["examples"], schema=schema_gen.outputs["schema"]
+    )
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
     )
@@ -134,6 +153,8 @@ def create_pipeline(
         anomalies=example_validator.outputs["anomalies"],
         input_pattern=input_pattern,
         min_rows=min_rows,
+        contract=contract.to_json(),
+        schema_file=schema_file,
         drift_checks=json.dumps(drift_checks or [], sort_keys=True),
         # The last passing span's profile, kept on the pipeline root for every orchestrator.
         drift_baseline=os.path.join(pipeline_root, DATA_GATE_ID, "drift_baseline.json"),
@@ -163,6 +184,7 @@ def create_pipeline(
         examples=training_examples,
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
+        custom_config=preprocessing.transform_config(contract, text_features),
     )
     transform.add_upstream_node(data_gate)
     model_trainer = tfx.components.Trainer(
@@ -196,7 +218,9 @@ def create_pipeline(
         examples=example_gen.outputs["examples"],
         model=model_trainer.outputs["model"],
         baseline_model=model_resolver.outputs["model"],
-        eval_config=eval_config.build_eval_config(accuracy_floor, max_accuracy_drop),
+        eval_config=eval_config.build_eval_config(
+            contract, blessing.metric, blessing.floor, blessing.max_drop
+        ),
     )
     golden_example_gen = tfx.components.CsvExampleGen(
         input_base=golden_root,
@@ -212,7 +236,11 @@ def create_pipeline(
         model=model_trainer.outputs["model"],
         baseline_model=model_resolver.outputs["model"],
         eval_config=eval_config.build_eval_config(
-            golden_accuracy_floor, max_accuracy_drop, slicing_specs=eval_config.golden_slicing_specs()
+            contract,
+            blessing.metric,
+            blessing.golden_floor,
+            blessing.max_drop,
+            slicing_specs=eval_config.golden_slicing_specs(contract),
         ),
         example_splits=[GOLDEN_SPLIT],
     ).with_id("GoldenEvaluator")

@@ -50,6 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--first-span", type=int, default=1, help="Number of the first span written.")
     data.add_argument("--force", action="store_true", help="Replace spans that exist with other content.")
 
+    schema = commands.add_parser(
+        "schema", help="Infer the span schema from the newest span and write it to data.schema_file."
+    )
+    _common(schema)
+    schema.add_argument("--span", type=int, help="Infer from this span (default: the newest).")
+    schema.add_argument("--force", action="store_true", help="Replace an existing schema file.")
+
     run = commands.add_parser("run", help="Run the whole pipeline locally on the latest span.")
     _common(run)
 
@@ -61,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("config", help="Print the default configuration as YAML.")
     data.set_defaults(handler=cmd_data)
+    schema.set_defaults(handler=cmd_schema)
     run.set_defaults(handler=cmd_run)
     status.set_defaults(handler=cmd_status)
     for module in EXTENSIONS:
@@ -73,7 +81,7 @@ def _load(args) -> Config:
 
 
 def cmd_data(args, config: Config) -> int:
-    from polarity import data  # noqa: F811 (module, not the DataError import)
+    from polarity import data, schema  # noqa: F811 (module, not the DataError import)
 
     summaries = data.prepare_spans(
         config.data_root,
@@ -87,6 +95,43 @@ def cmd_data(args, config: Config) -> int:
     )
     for item in summaries:
         print(f"span-{item['span']}: {item['rows']} reviews ({item['state']}) in {config.data_root}")
+    state = schema.install_bundled_schema(str(config.schema_file))
+    print(f"schema: the bundled reviews' schema ({state}) at {config.schema_file}")
+    return EXIT_OK
+
+
+def _span_glob(config: Config, span: int) -> str:
+    return os.path.join(str(config.data_root), config.data.span_pattern.replace("{SPAN}", str(span)))
+
+
+def cmd_schema(args, config: Config) -> int:
+    from polarity import data, schema
+
+    span = (
+        args.span if args.span is not None else data.latest_span(config.data_root, config.data.span_pattern)
+    )
+    if span is None:
+        print(f"error: no span matching {config.data.span_pattern!r} in {config.data_root}", file=sys.stderr)
+        return EXIT_USAGE
+    target = str(config.schema_file)
+    if os.path.exists(target) and not args.force:
+        print(
+            f"error: {target} exists; pass --force to replace it with one inferred from span {span}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        inferred, decisions = schema.infer_schema(_span_glob(config, span), config.data.contract())
+    except schema.SchemaError as error:
+        print(f"error: span {span}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    schema.write_schema(inferred, target, f"span {span} ({_span_glob(config, span)})")
+    print(f"Schema inferred from span {span} and written to {target}:")
+    for decision in decisions:
+        print(f"  - {decision}")
+    print(
+        "Edit it to tighten a rule (e.g. a slice column's allowed values); `polarity run` uses it as it is."
+    )
     return EXIT_OK
 
 
@@ -123,12 +168,20 @@ def _run_locked(config: Config) -> int:
     from pipelines.local_runner import run_local
     from polarity import data, metadata, progress, recovery, report
 
-    span = data.latest_span(config.data_root)
+    span = data.latest_span(config.data_root, config.data.span_pattern)
     if span is None:
         print(
-            f"error: no span-N/ folders in {config.data_root}. Run "
+            f"error: no span matching {config.data.span_pattern!r} in {config.data_root}. Run "
             f"`polarity data --workspace {config.workspace}` to prepare the bundled reviews, "
             "or set data.root to a folder of span-N/*.csv files.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if not config.schema_file.is_file():
+        print(
+            f"error: no schema at {config.schema_file}: the data has no schema yet. Make one from "
+            f"span {span} with `polarity schema` (same --config/--workspace/--set flags), check what "
+            "it printed, then run again.",
             file=sys.stderr,
         )
         return EXIT_USAGE
@@ -151,7 +204,10 @@ def _run_locked(config: Config) -> int:
     summary = None
     if config.metadata_path.is_file():  # a run that failed before its first component has none
         summary = report.run_summary(
-            metadata.open_store(config.metadata_path), config.pipeline_name, serving_dir=config.serving_dir
+            metadata.open_store(config.metadata_path),
+            config.pipeline_name,
+            serving_dir=config.serving_dir,
+            classes=config.data.classes,
         )
     if summary:
         print_summary(summary)
@@ -169,7 +225,9 @@ def cmd_status(args, config: Config) -> int:
     except FileNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    summary = report.run_summary(store, config.pipeline_name, serving_dir=config.serving_dir)
+    summary = report.run_summary(
+        store, config.pipeline_name, serving_dir=config.serving_dir, classes=config.data.classes
+    )
     if summary is None:
         print(
             f"error: no run of pipeline '{config.pipeline_name}' in {config.metadata_path}", file=sys.stderr

@@ -1,20 +1,33 @@
 """Renders a run summary (polarity/report.py) for people."""
 
-COLUMNS = ("examples", "accuracy", "auc", "precision", "recall", "calibration")
+COLUMNS = ("examples", "accuracy", "macro_f1")
+
+
+def _columns(metrics: dict) -> list[str]:
+    """The common columns, then each class's precision and recall in the order first seen."""
+    per_class = []
+    for values in metrics.values():
+        per_class += [name for name in values if "/" in name and name not in per_class]
+    return [*COLUMNS, *per_class]
 
 
 def metrics_table(metrics: dict) -> list[str]:
+    columns = _columns(metrics)
+    widths = [max(9, len(column)) for column in columns]
     width = max([len("slice")] + [len(name) for name in metrics])
-    lines = [f"    {'slice':<{width}}  " + "  ".join(f"{column:>11}" for column in COLUMNS)]
+    lines = [
+        f"    {'slice':<{width}}  " + "  ".join(f"{c:>{w}}" for c, w in zip(columns, widths, strict=True))
+    ]
     for name, values in metrics.items():
         cells = []
-        for column in COLUMNS:
+        for column, cell_width in zip(columns, widths, strict=True):
             value = values.get(column)
-            cells.append(
-                f"{'-':>11}"
-                if value is None
-                else (f"{int(value):>11d}" if column == "examples" else f"{value:>11.4f}")
-            )
+            if value is None:
+                cells.append(f"{'-':>{cell_width}}")
+            elif column == "examples":
+                cells.append(f"{int(value):>{cell_width}d}")
+            else:
+                cells.append(f"{value:>{cell_width}.4f}")
         lines.append(f"    {name:<{width}}  " + "  ".join(cells))
     return lines
 
@@ -22,6 +35,8 @@ def metrics_table(metrics: dict) -> list[str]:
 def render_summary(summary: dict) -> str:
     """A few lines: components and times, rows, anomalies, metrics, blessing, push."""
     lines = [f"\nRun {summary['run_id']} of '{summary['pipeline']}': {summary['state']}"]
+    if summary.get("classes"):
+        lines.append(f"Classes: {', '.join(summary['classes'])}")
     for component in summary["components"]:
         lines.append(f"  {component['id']:<30} {component['state']:<9} {component['seconds']:7.1f} s")
     rows = summary.get("rows") or {}

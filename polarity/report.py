@@ -4,16 +4,16 @@ import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 from tfx.types import artifact_utils
 
-from components import blessing_gate, data_gate, features, golden_evaluator
+from components import blessing_gate, class_metrics, data_gate, features, golden_evaluator
 from polarity import metadata, rollback
 
+# TFMA metric name -> its name in a summary; per-class metrics become "<name>/<class>".
 METRIC_NAMES = {
     "example_count": "examples",
-    "binary_accuracy": "accuracy",
-    "auc": "auc",
-    "precision": "precision",
-    "recall": "recall",
-    "calibration": "calibration",
+    class_metrics.ACCURACY: "accuracy",
+    class_metrics.MACRO_F1: "macro_f1",
+    class_metrics.PRECISION: "precision",
+    class_metrics.RECALL: "recall",
 }
 
 
@@ -25,7 +25,7 @@ EVALUATORS = {
 
 
 def slice_name(slice_key) -> str:
-    """'overall', 'source=imdb', 'length_bucket=20-99 words', ..."""
+    """'overall', 'source=imdb', 'length_bucket=20-99 tokens', ..."""
     parts = []
     for key in slice_key.single_slice_keys:
         value = key.WhichOneof("kind")
@@ -38,15 +38,28 @@ def slice_name(slice_key) -> str:
     return ",".join(parts) or "overall"
 
 
-def evaluation_metrics(evaluation_uri: str) -> dict[str, dict[str, float]]:
-    """Candidate metrics per slice from an Evaluator output directory."""
+def _metric_name(key, classes: tuple) -> str:
+    name = METRIC_NAMES[key.name]
+    if key.HasField("sub_key") and key.sub_key.HasField("class_id"):
+        class_id = key.sub_key.class_id.value
+        name += f"/{classes[class_id] if class_id < len(classes) else class_id}"
+    return name
+
+
+def evaluation_metrics(evaluation_uri: str, classes: tuple = ()) -> dict[str, dict[str, float]]:
+    """Candidate metrics per slice from an Evaluator output directory.
+
+    Args:
+      evaluation_uri: the Evaluator's output directory.
+      classes: the class names, to name per-class metrics ("recall/positive").
+    """
     metrics: dict[str, dict[str, float]] = {}
     for record in tfma.load_metrics(evaluation_uri):
         values = metrics.setdefault(slice_name(record.slice_key), {})
         for item in record.metric_keys_and_values:
             if item.key.is_diff or item.key.model_name == "baseline" or item.key.name not in METRIC_NAMES:
                 continue
-            values[METRIC_NAMES[item.key.name]] = round(item.value.double_value.value, 4)
+            values[_metric_name(item.key, classes)] = round(item.value.double_value.value, 4)
     return dict(sorted(metrics.items(), key=lambda entry: (entry[0] != "overall", entry[0])))
 
 
@@ -90,7 +103,7 @@ def _first(node: metadata.NodeExecution, key: str):
     return artifacts[0] if artifacts else None
 
 
-def _summarize_node(summary: dict, node: metadata.NodeExecution) -> None:
+def _summarize_node(summary: dict, node: metadata.NodeExecution, classes: tuple) -> None:
     standard = tfx.types.standard_artifacts
     if node.node_id == "CsvExampleGen" and _first(node, "examples"):
         summary["span"] = data_gate.span_of(
@@ -112,7 +125,7 @@ def _summarize_node(summary: dict, node: metadata.NodeExecution) -> None:
     elif node.node_id in EVALUATORS and _first(node, EVALUATORS[node.node_id][0]):
         evaluation_key, blessing_key, metrics_key = EVALUATORS[node.node_id]
         uri = _first(node, evaluation_key).uri
-        summary[metrics_key] = evaluation_metrics(uri)
+        summary[metrics_key] = evaluation_metrics(uri, classes)
         blessing = _first(node, blessing_key)
         if not (blessing and metadata.custom_value(blessing, "blessed")):
             where = "golden set" if node.node_id == "GoldenEvaluator" else "span eval split"
@@ -136,11 +149,12 @@ def _summarize_node(summary: dict, node: metadata.NodeExecution) -> None:
         summary["pushed_version"] = metadata.custom_value(pushed, "pushed_version")
 
 
-def run_summary(store, pipeline_name: str, run=None, serving_dir=None) -> dict | None:
+def run_summary(store, pipeline_name: str, run=None, serving_dir=None, classes: tuple = ()) -> dict | None:
     """The summary of one run (the latest by default); None if none ran.
 
     With serving_dir, it also holds "serving": the version a server of that
     directory serves and, if a rollback published it, the version it copies.
+    `classes` (the dataset contract's class names) name the per-class metrics.
     """
     if run is None:
         runs = metadata.pipeline_runs(store, pipeline_name)
@@ -152,6 +166,7 @@ def run_summary(store, pipeline_name: str, run=None, serving_dir=None) -> dict |
     summary = {
         "pipeline": pipeline_name,
         "run_id": run.name,
+        "classes": list(classes),
         "state": "failed"
         if failed
         else ("running" if any(n.state == "running" for n in nodes) else "complete"),
@@ -174,7 +189,7 @@ def run_summary(store, pipeline_name: str, run=None, serving_dir=None) -> dict |
         "failed_component": failed[0].node_id if failed else None,
     }
     for node in nodes:
-        _summarize_node(summary, node)
+        _summarize_node(summary, node, tuple(classes))
     if serving_dir is not None:
         summary["serving"] = rollback.serving_state(serving_dir)
     return summary

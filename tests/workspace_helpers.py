@@ -11,8 +11,8 @@ SMALL_ROWS = 2400
 # A small slice cannot reach the production accuracy floor; tests bless at 0.6.
 SMALL_RUN_OVERRIDES = (
     "training.epochs=3",
-    "evaluation.accuracy_floor=0.6",
-    "evaluation.golden_accuracy_floor=0.6",
+    "evaluation.floor=0.6",
+    "evaluation.golden_floor=0.6",
     "data.min_rows=100",
 )
 
@@ -25,9 +25,11 @@ def small_config(workspace: pathlib.Path, *overrides: str):
 
 
 def write_small_spans(config, spans: int = 1, rows: int = SMALL_ROWS, first_span: int = 1, seed: int = 0):
-    """Writes `spans` spans of real reviews (rows in all) into the config's data root."""
-    from polarity import data
+    """Writes `spans` spans of real reviews (rows in all) into the config's data root, and
+    the bundled reviews' schema to the config's schema file (as `polarity data` does)."""
+    from polarity import data, schema
 
+    schema.install_bundled_schema(str(config.schema_file))
     return data.prepare_spans(
         config.data_root, config.golden_root, spans=spans, limit=rows, seed=seed, first_span=first_span
     )
