@@ -1,8 +1,11 @@
-"""A Pusher executor that publishes versions atomically (see serving/model_dir.py).
+"""A Pusher executor that publishes versions no server sees half-written (serving/model_dir.py).
 
-TFX's own Pusher copies straight into <base>/<version>, where TF Serving may
-find it half-written; this one stages and renames, never reuses a version, and
-does not publish again a model that is already there.
+The serving directory is a local path or a URI (gs://, s3://): it is reached
+through tf.io.gfile, as TFX reaches its own outputs. On a local file system a
+version is staged and renamed into place; on an object store, where TFX's own
+Pusher copies file by file too, saved_model.pb is written last, once every other
+file has arrived. A version number is never reused, and a model that is already
+published is not published again.
 """
 
 from typing import Any
@@ -19,7 +22,7 @@ from serving import model_dir
 
 
 class AtomicPusherExecutor(pusher_executor.Executor):
-    """Pushes a blessed model to a local TF Serving directory, atomically."""
+    """Pushes a blessed model to a TF Serving model base path, local or on an object store."""
 
     def Do(
         self,
@@ -38,16 +41,16 @@ class AtomicPusherExecutor(pusher_executor.Executor):
         destination = pusher_pb2.PushDestination()
         proto_utils.json_to_proto(exec_properties[standard_component_specs.PUSH_DESTINATION_KEY], destination)
         base_dir = destination.filesystem.base_directory
-        model_dir.remove_stale_staging(base_dir)
+        model_dir.remove_leftovers(base_dir)
         version = model_dir.find_identical_version(base_dir, model_path)
         if version is not None:
             # A re-run re-blessed a model that is already published: record it, add nothing.
-            published = f"{base_dir}/{version}"
+            published = model_dir.version_path(base_dir, version)
         else:
             version = model_dir.next_version(base_dir)
             published = model_dir.publish(model_path, base_dir, version)
         io_utils.copy_dir(model_path, pushed_model.uri)
-        self._MarkPushed(pushed_model, pushed_destination=str(published), pushed_version=str(version))
+        self._MarkPushed(pushed_model, pushed_destination=published, pushed_version=str(version))
 
 
 class AtomicPusher(tfx.components.Pusher):

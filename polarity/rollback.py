@@ -123,7 +123,7 @@ def rollback(serving_dir: pathlib.Path, to: int | None = None, now: float | None
     copies = rolled_back_from(base)
     target = default_target(versions, copies) if to is None else to
     _check_target(target, versions, copies, base)
-    model_dir.remove_stale_staging(base)
+    model_dir.remove_leftovers(base)
     version = model_dir.next_version(base, now=now)
     entry = {
         "version": version,

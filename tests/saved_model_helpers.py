@@ -1,0 +1,68 @@
+"""Helpers of the push tests: a small real SavedModel and a fresh place on TF's ram:// file system.
+
+ram:// is a file system of this process that tf.io.gfile reaches as it reaches
+gs:// or s3://: not the local POSIX one, and a directory rename there moves no
+files, as on an object store.
+"""
+
+import contextlib
+import pathlib
+import uuid
+
+SCALE = 3.0
+
+
+def save_small_model(path, scale: float = SCALE) -> str:
+    """Saves a SavedModel (a variable, a signature, an asset) at `path`; returns the path."""
+    import tensorflow as tf
+
+    vocabulary = pathlib.Path(path).parent / "vocabulary.txt"
+    vocabulary.parent.mkdir(parents=True, exist_ok=True)
+    vocabulary.write_text("good\nbad\n", encoding="utf-8")
+
+    class Scale(tf.Module):
+        def __init__(self):
+            self.scale = tf.Variable(scale)
+            self.vocabulary = tf.saved_model.Asset(str(vocabulary))
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.float32)])
+        def __call__(self, x):
+            return {"scores": x * self.scale}
+
+    module = Scale()
+    tf.saved_model.save(module, str(path), signatures=module.__call__)
+    return str(path)
+
+
+@contextlib.contextmanager
+def ram_location(name: str = "serving"):
+    """A ram:// folder no other test uses, deleted afterwards."""
+    import tensorflow as tf
+
+    root = f"ram://{uuid.uuid4().hex}"
+    try:
+        yield f"{root}/{name}"
+    finally:
+        if tf.io.gfile.exists(root):
+            tf.io.gfile.rmtree(root)
+
+
+def files_under(root: str) -> dict[str, bytes]:
+    """{path relative to root: content} of every file under a local path or URI."""
+    import tensorflow as tf
+
+    found = {}
+    for folder, _, names in tf.io.gfile.walk(root):
+        relative = folder[len(root) :].strip("/")
+        for name in names:
+            with tf.io.gfile.GFile(f"{folder}/{name}", "rb") as file:
+                found[f"{relative}/{name}".strip("/")] = file.read()
+    return found
+
+
+def load_and_call(location: str) -> list[float]:
+    """Loads the SavedModel at a local path or URI and runs its signature on [1, 2]."""
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(location)
+    return loaded.signatures["serving_default"](tf.constant([1.0, 2.0]))["scores"].numpy().tolist()
