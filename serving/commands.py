@@ -5,6 +5,7 @@
 moves between the two; the model defaults to the workspace's push directory.
 """
 
+import functools
 import json
 import logging
 import pathlib
@@ -31,6 +32,12 @@ def register(commands, add_common_flags) -> None:
     )
     serve.add_argument(
         "--model_config_file", type=pathlib.Path, help="A ModelServerConfig text proto (models.config)."
+    )
+    serve.add_argument(
+        "--model_config_file_poll_wait_seconds",
+        type=float,
+        default=0,
+        help="Re-read --model_config_file this often to apply new version labels (0: never).",
     )
     serve.add_argument(
         "--enable_batching", action="store_true", help="Batch concurrent requests server-side."
@@ -87,10 +94,12 @@ def server_options(args, config):
     """ServerOptions from `serve`'s flags and the configuration (raises ValueError)."""
     from serving import batching, core, model_config, server, versions
 
+    read_config = None
     if args.model_config_file is not None:
         if args.model_name or args.model_base_path:
             raise ValueError("give --model_config_file or --model_name/--model_base_path, not both")
-        models = model_config.read_model_config(args.model_config_file)
+        read_config = functools.partial(model_config.read_model_config, args.model_config_file)
+        models = read_config()
     else:
         name = args.model_name or config.serving.model_name
         models = (core.ModelConfig(name, (args.model_base_path or config.serving_dir).absolute()),)
@@ -113,6 +122,8 @@ def server_options(args, config):
             num_inference_threads=args.rest_api_num_threads,
             allow_version_labels_for_unavailable_models=args.allow_version_labels_for_unavailable_models,
             enable_signature_method_name_check=args.enable_signature_method_name_check,
+            read_model_config=read_config,
+            model_config_file_poll_wait_seconds=args.model_config_file_poll_wait_seconds,
         ),
         host=args.host,
         rest_api_port=args.rest_api_port,

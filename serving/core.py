@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import logging
 import pathlib
+from collections.abc import Callable
 
 from serving.batching import BatchingParameters, BatchScheduler, batch_rows
 from serving.metrics import ServingMetrics
@@ -88,6 +89,9 @@ class CoreOptions:
     num_inference_threads: int = 4
     allow_version_labels_for_unavailable_models: bool = False
     enable_signature_method_name_check: bool = False
+    # --model_config_file_poll_wait_seconds: re-read the config (read_model_config() -> ModelConfigs).
+    read_model_config: Callable[[], tuple] | None = None
+    model_config_file_poll_wait_seconds: float = 0
 
 
 class ServingCore:
@@ -142,6 +146,50 @@ class ServingCore:
                     self.options.load.file_system_poll_wait_seconds,
                 )
             self._pollers.append(asyncio.create_task(versions.run(self._stop)))
+        options = self.options
+        if options.read_model_config is not None and options.model_config_file_poll_wait_seconds > 0:
+            self._pollers.append(asyncio.create_task(self._poll_model_config()))
+
+    def reload_config(self, models: tuple) -> None:
+        """Applies a re-read model config: its version labels and version policies.
+
+        Labels are assigned by the same rule as at startup, so a label may move to a
+        version once it is AVAILABLE; on a refusal nothing changes.
+
+        Raises:
+          VersionLabelError: a label may not be assigned.
+          ValueError: the config adds, removes or moves a model (restart for that).
+        """
+        if {(m.name, m.base_path) for m in models} != {(m.name, m.base_path) for m in self.options.models}:
+            raise ValueError(
+                "the model config adds, removes or moves a model; polarity serve reloads version "
+                "labels and version policies only: restart it to serve the new models"
+            )
+        self.labels = assign_version_labels(
+            models,
+            {name: versions.states for name, versions in self.models.items()},
+            self.labels,
+            self.options.allow_version_labels_for_unavailable_models,
+        )
+        for model in models:
+            self.models[model.name].policy = model.policy
+
+    async def _poll_model_config(self) -> None:
+        """Re-reads the model config every --model_config_file_poll_wait_seconds, as TF Serving does."""
+        last_error = None
+        while True:
+            try:
+                await asyncio.wait_for(self._stop.wait(), self.options.model_config_file_poll_wait_seconds)
+                return
+            except asyncio.TimeoutError:
+                pass
+            try:
+                self.reload_config(self.options.read_model_config())
+                last_error = None
+            except (OSError, ValueError) as error:  # ModelConfigError and VersionLabelError too
+                if str(error) != last_error:
+                    log.error("The model config was not reloaded: %s", error)
+                last_error = str(error)
 
     async def stop(self) -> None:
         self._stop.set()

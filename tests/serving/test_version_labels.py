@@ -5,6 +5,9 @@
 and regress. Live servers on 127.0.0.1, models built as TF Serving's testdata.
 """
 
+import functools
+import time
+
 import pytest
 from serving_helpers import Http, running_server, version_states, wait_for
 from tf_serving_models import half_plus_two
@@ -147,3 +150,45 @@ def test_the_assignment_rule(labels, states, current, allow, expected):
             assign_version_labels(models, state_map, current, allow)
     else:
         assert assign_version_labels(models, state_map, current, allow) == expected
+
+
+def test_a_reloaded_config_assigns_labels_once_their_versions_are_available(tmp_path, half_plus_two_dir):
+    """server.cc PollFilesystemAndReloadConfig + server_core.cc ReloadConfig, without the flag.
+
+    --model_config_file_poll_wait_seconds re-reads the config: a label on an AVAILABLE
+    version is assigned at the next poll; one on a version not loaded yet is refused
+    (the config is left as it was) until that version is AVAILABLE.
+    """
+    base = tmp_path / "default"
+    model_dir.publish(half_plus_two_dir, base, 1)
+    config = tmp_path / "models.config"
+
+    def write_config(labels: str) -> None:
+        config.write_text(
+            f'model_config_list {{ config {{ name: "default" base_path: "{base}" '
+            f"model_version_policy {{ all {{}} }} {labels} }} }}\n"
+        )
+
+    write_config("")
+    core = CoreOptions(
+        models=read_model_config(config),
+        load=LoadOptions(file_system_poll_wait_seconds=0.2, max_num_load_retries=0),
+        read_model_config=functools.partial(read_model_config, config),
+        model_config_file_poll_wait_seconds=0.2,
+    )
+    with running_server(ServerOptions(core=core, rest_api_port=0)) as server:
+        http = Http(server.url)
+        stable, canary = f"{MODEL}/labels/stable:regress", f"{MODEL}/labels/canary:regress"
+        assert http.post(stable, REGRESS)[0] == 400
+        write_config('version_labels { key: "stable" value: 1 }')
+        wait_for(lambda: http.post(stable, REGRESS)[0] == 200, what="the stable label to be assigned")
+
+        write_config('version_labels { key: "stable" value: 1 } version_labels { key: "canary" value: 2 }')
+        time.sleep(1.0)  # five polls, each refused: version 2 is not available
+        assert http.post(canary, REGRESS) == (400, {"error": "Unrecognized servable version label: canary"})
+        assert http.post(stable, REGRESS) == (200, {"results": [3.0]})
+
+        model_dir.publish(half_plus_two_dir, base, 2)
+        wait_for(lambda: http.post(canary, REGRESS)[0] == 200, what="the canary label to be assigned")
+        assert http.get(f"{MODEL}/labels/canary")[1]["model_version_status"][0]["version"] == "2"
+        assert http.post(stable, REGRESS) == (200, {"results": [3.0]})
