@@ -32,7 +32,7 @@ setuptools.setup(
         ],
         "kubeflow": ["kfp-pipeline-spec==0.2.2"],
         "airflow": ["apache-airflow>=2.10,<3"],
-        "dev": ["pytest", "pytest-timeout", "pytest-xdist", "ruff"],
+        "dev": ["pytest", "pytest-timeout", "pytest-xdist", "ruff", "scikit-learn"],
     },
     entry_points={"console_scripts": ["polarity=polarity.cli:main"]},
 )

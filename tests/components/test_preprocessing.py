@@ -10,44 +10,62 @@ import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
 
 from components import features, preprocessing
+from components.contract import DatasetContract
+from components.text_features import TextFeatures
 
+CONTRACT = DatasetContract(
+    text_column="review", label_column="stars", classes=("bad", "good"), slice_columns=()
+)
 ROWS = [
-    {features.TEXT_KEY: "Great film.<br /><br />GREAT acting!", features.LABEL_KEY: 1},
-    {features.TEXT_KEY: "A dull, dull film", features.LABEL_KEY: 0},
-    {features.TEXT_KEY: " ".join(["great"] * 25), features.LABEL_KEY: 1},
+    {"review": "Great film.<br /><br />GREAT acting!", "stars": 1},
+    {"review": "A dull, dull film", "stars": 0},
+    {"review": " ".join(["great"] * 25), "stars": 1},
 ]
 
 
-def test_normalize_text_lowercases_strips_html_and_splits_punctuation():
-    text = tf.constant(["Great film.<br /><br />GREAT acting!", "It's <i>so</i> bad; really?"])
-    tokens = preprocessing.tokenize(text).to_list()
-    assert tokens == [
-        [b"great", b"film", b".", b"great", b"acting", b"!"],
-        [b"it's", b"so", b"bad", b";", b"really", b"?"],
-    ]
-
-
-def test_word_ngrams_are_unigrams_then_bigrams():
-    ngrams = preprocessing.word_ngrams(tf.ragged.constant([["not", "good", "!"]])).to_list()
-    assert ngrams == [[b"not", b"good", b"!", b"not good", b"good !"]]
-
-
-@pytest.fixture(scope="module")
-def transformed():
-    raw_spec = {
-        features.TEXT_KEY: tf.io.FixedLenFeature([1], tf.string),
-        features.LABEL_KEY: tf.io.FixedLenFeature([1], tf.int64),
-    }
+def _analyze(rows, raw_spec, contract=CONTRACT, text_features=TextFeatures()):
+    """(transformed rows, vocabulary) of preprocessing_fn run through tft_beam on `rows`."""
     metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(raw_spec))
-    rows = [{key: [value] for key, value in row.items()} for row in ROWS]
+    rows = [{key: [value] for key, value in row.items()} for row in rows]
+    config = preprocessing.transform_config(contract, text_features)
     with tft_beam.Context(temp_dir=tempfile.mkdtemp(), force_tf_compat_v1=False):
         (outputs, _), transform_fn = (rows, metadata) | tft_beam.AnalyzeAndTransformDataset(
-            preprocessing.preprocessing_fn
+            lambda inputs: preprocessing.preprocessing_fn(inputs, config)
         )
     output_dir = tempfile.mkdtemp()
     _ = transform_fn | tft_beam.WriteTransformFn(output_dir)
     vocabulary = tft.TFTransformOutput(output_dir).vocabulary_by_name(features.VOCAB_NAME)
     return outputs, [token.decode() for token in vocabulary]
+
+
+@pytest.fixture(scope="module")
+def transformed():
+    raw_spec = {
+        "review": tf.io.FixedLenFeature([1], tf.string),
+        "stars": tf.io.FixedLenFeature([1], tf.int64),
+    }
+    return _analyze(ROWS, raw_spec)
+
+
+def test_labels_given_as_class_names_or_indices_become_class_ids():
+    contract = DatasetContract(classes=("negative", "neutral", "positive"), slice_columns=())
+    rows = [{"text": "fine", "label": label} for label in ("neutral", "positive", "0", " negative ", "2")]
+    raw_spec = {"text": tf.io.FixedLenFeature([1], tf.string), "label": tf.io.FixedLenFeature([1], tf.string)}
+    outputs, _ = _analyze(rows, raw_spec, contract)
+    assert [int(row[features.CLASS_ID_KEY]) for row in outputs] == [1, 2, 0, 0, 2]
+
+
+def test_character_ngrams_join_the_word_ngrams_when_asked():
+    raw_spec = {
+        "review": tf.io.FixedLenFeature([1], tf.string),
+        "stars": tf.io.FixedLenFeature([1], tf.int64),
+    }
+    rows = [{"review": "кино", "stars": 1}]
+    outputs, vocabulary = _analyze(
+        rows, raw_spec, text_features=TextFeatures(word_ngrams=(1, 1), char_ngrams=(4, 4))
+    )
+    assert sorted(vocabulary) == sorted(["кино", "#<кин", "#кино", "#ино>"])
+    assert len(outputs[0][features.NGRAM_IDS_KEY]) == 4
 
 
 def test_vocabulary_is_every_ngram_most_frequent_first(transformed):
@@ -60,7 +78,7 @@ def test_vocabulary_is_every_ngram_most_frequent_first(transformed):
     }  # fmt: skip
 
 
-def test_transformed_rows_are_the_ngram_ids_length_bucket_and_label(transformed):
+def test_transformed_rows_are_the_ngram_ids_length_bucket_and_class_id(transformed):
     outputs, vocabulary = transformed
     decoded = [[vocabulary[i] for i in row[features.NGRAM_IDS_KEY]] for row in outputs]
     assert decoded[0] == [
@@ -71,5 +89,5 @@ def test_transformed_rows_are_the_ngram_ids_length_bucket_and_label(transformed)
     assert decoded[2] == ["great"] * 25 + ["great great"] * 24
     # 6 and 5 words fall in [0, 20); 25 words in [20, 100).
     assert [int(row[features.LENGTH_BUCKET_KEY]) for row in outputs] == [0, 0, 1]
-    assert [int(row[features.LABEL_KEY]) for row in outputs] == [1, 0, 1]
+    assert [int(row[features.CLASS_ID_KEY]) for row in outputs] == [1, 0, 1]
     assert all(np.asarray(row[features.NGRAM_IDS_KEY]).dtype == np.int64 for row in outputs)

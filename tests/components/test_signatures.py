@@ -1,13 +1,17 @@
-"""The exported model answers through each signature, and carries TF Serving warm-up requests."""
+"""The exported model answers through each signature, describes its classes, and carries
+TF Serving warm-up requests."""
 
 import pytest
 import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_serving.apis import prediction_log_pb2
 
 from components import features, signatures
+from polarity.data import BUNDLED_CONTRACT
 
 POSITIVE = "An absolutely wonderful, moving film with brilliant performances. I loved it."
 NEGATIVE = "A terrible, boring mess. The worst film I have seen, a complete waste of time."
+CLASSES = list(BUNDLED_CONTRACT.classes)
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +20,11 @@ def loaded(pushed_model_dir):
 
 
 def _predict_text(loaded, texts):
-    return loaded.signatures[features.PREDICT_TEXT_SIGNATURE](**{features.TEXT_KEY: tf.constant(texts)})
+    return loaded.signatures[features.PREDICT_TEXT_SIGNATURE](**{features.TEXT_INPUT_KEY: tf.constant(texts)})
+
+
+def _positive(outputs):
+    return outputs[features.SCORES_KEY].numpy()[:, CLASSES.index("positive")]
 
 
 def test_exports_the_three_signatures(loaded):
@@ -27,45 +35,72 @@ def test_exports_the_three_signatures(loaded):
     }
 
 
-def test_serving_default_takes_serialized_examples(loaded):
-    examples = tf.constant(signatures.serialize_text_examples([POSITIVE, NEGATIVE]))
+def test_serving_default_is_a_tf_serving_classify_signature(pushed_model_dir):
+    saved_model = saved_model_pb2.SavedModel.FromString((pushed_model_dir / "saved_model.pb").read_bytes())
+    signature = saved_model.meta_graphs[0].signature_def[features.SERVING_SIGNATURE]
+    # TF Serving's Classify API needs this method, an `inputs` string tensor and
+    # `classes` (string) / `scores` (float) outputs.
+    assert signature.method_name == "tensorflow/serving/classify"
+    assert (
+        list(signature.inputs) == ["inputs"]
+        and signature.inputs["inputs"].dtype == tf.string.as_datatype_enum
+    )
+    assert signature.outputs["classes"].dtype == tf.string.as_datatype_enum
+    assert signature.outputs["scores"].dtype == tf.float32.as_datatype_enum
+
+
+def test_serving_default_answers_class_names_and_scores_that_sum_to_one(loaded):
+    examples = tf.constant(
+        signatures.serialize_text_examples([POSITIVE, NEGATIVE], BUNDLED_CONTRACT.text_column)
+    )
     outputs = loaded.signatures[features.SERVING_SIGNATURE](**{features.EXAMPLES_INPUT_KEY: examples})
-    probability = outputs[features.PROBABILITY_KEY].numpy()
-    assert probability.shape == (2,)
-    assert ((probability >= 0) & (probability <= 1)).all()
-    assert outputs[features.PREDICTED_LABEL_KEY].numpy().tolist() == (probability >= 0.5).astype(int).tolist()
+    scores = outputs[features.SCORES_KEY].numpy()
+    assert scores.shape == (2, 2)
+    assert scores.sum(axis=1) == pytest.approx([1, 1], abs=1e-5)
+    assert [[c.decode() for c in row] for row in outputs[features.CLASSES_KEY].numpy()] == [CLASSES, CLASSES]
 
 
 def test_predict_text_ranks_positive_above_negative(loaded):
-    probability = _predict_text(loaded, [POSITIVE, NEGATIVE])[features.PROBABILITY_KEY].numpy()
-    assert probability[0] > probability[1]
-    assert _predict_text(loaded, [POSITIVE])[features.PREDICTED_LABEL_KEY].numpy().tolist() == [1]
-    assert _predict_text(loaded, [NEGATIVE])[features.PREDICTED_LABEL_KEY].numpy().tolist() == [0]
+    outputs = _predict_text(loaded, [POSITIVE, NEGATIVE])
+    top = [CLASSES[i] for i in outputs[features.SCORES_KEY].numpy().argmax(axis=1)]
+    assert top == ["positive", "negative"]
 
 
 def test_both_signatures_agree_on_the_same_review(loaded):
-    by_text = _predict_text(loaded, [POSITIVE])[features.PROBABILITY_KEY].numpy()
-    examples = tf.constant(signatures.serialize_text_examples([POSITIVE]))
-    by_example = loaded.signatures[features.SERVING_SIGNATURE](examples=examples)[features.PROBABILITY_KEY]
+    by_text = _predict_text(loaded, [POSITIVE])[features.SCORES_KEY].numpy()
+    examples = tf.constant(signatures.serialize_text_examples([POSITIVE], BUNDLED_CONTRACT.text_column))
+    by_example = loaded.signatures[features.SERVING_SIGNATURE](inputs=examples)[features.SCORES_KEY]
     assert by_text == pytest.approx(by_example.numpy(), abs=1e-6)
 
 
 def test_direction_adding_terrible_lowers_the_positive_score(loaded):
     base = "The plot was fine and the actors did their job."
-    scores = _predict_text(loaded, [base, base + " Terrible, terrible, awful."])[features.PROBABILITY_KEY]
-    assert scores.numpy()[1] < scores.numpy()[0]
+    scores = _positive(_predict_text(loaded, [base, base + " Terrible, terrible, awful."]))
+    assert scores[1] < scores[0]
 
 
 def test_invariance_to_names_in_a_review(loaded):
     texts = [f"{name} gave a wonderful performance in this great film." for name in ("Tom", "Maria", "Kenji")]
-    scores = _predict_text(loaded, texts)[features.PROBABILITY_KEY].numpy()
+    scores = _positive(_predict_text(loaded, texts))
     assert scores.max() - scores.min() < 0.15
 
 
-def test_transform_features_gives_ids_and_length_bucket(loaded):
-    examples = tf.constant(signatures.serialize_text_examples(["short one", " ".join(["word"] * 150)]))
-    outputs = loaded.signatures[features.TRANSFORM_SIGNATURE](examples=examples)
+def test_transform_features_gives_ids_length_bucket_and_class_id(loaded):
+    rows = [("short one", "1"), (" ".join(["word"] * 150), "0")]
+    examples = [
+        tf.train.Example(
+            features=tf.train.Features(
+                feature={
+                    "text": tf.train.Feature(bytes_list=tf.train.BytesList(value=[text.encode()])),
+                    "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(label)])),
+                }
+            )
+        ).SerializeToString()
+        for text, label in rows
+    ]
+    outputs = loaded.signatures[features.TRANSFORM_SIGNATURE](examples=tf.constant(examples))
     assert outputs[features.LENGTH_BUCKET_KEY].numpy().tolist() == [0, 2]
+    assert outputs[features.CLASS_ID_KEY].numpy().ravel().tolist() == [1, 0]
     assert outputs[features.NGRAM_IDS_KEY].shape[0] == 2
 
 
@@ -73,14 +108,14 @@ def test_warmup_requests_replay_against_the_model(pushed_model_dir, loaded):
     path = pushed_model_dir / signatures.WARMUP_FILE
     records = list(tf.data.TFRecordDataset(str(path)).as_numpy_iterator())
     logs = [prediction_log_pb2.PredictionLog.FromString(record) for record in records]
-    assert [log.predict_log.request.model_spec.signature_name for log in logs] == [
-        features.SERVING_SIGNATURE,
-        features.PREDICT_TEXT_SIGNATURE,
-    ]
-    for log in logs:
-        request = log.predict_log.request
-        inputs = {key: tf.make_ndarray(proto) for key, proto in request.inputs.items()}
-        outputs = loaded.signatures[request.model_spec.signature_name](
-            **{key: tf.constant(value) for key, value in inputs.items()}
-        )
-        assert outputs[features.PROBABILITY_KEY].shape == (len(signatures.WARMUP_REVIEWS),)
+    assert [log.WhichOneof("log_type") for log in logs] == ["classify_log", "predict_log"]
+    classify = logs[0].classify_log.request
+    assert classify.model_spec.signature_name == features.SERVING_SIGNATURE
+    examples = [example.SerializeToString() for example in classify.input.example_list.examples]
+    outputs = loaded.signatures[features.SERVING_SIGNATURE](inputs=tf.constant(examples))
+    assert outputs[features.SCORES_KEY].shape == (len(signatures.WARMUP_TEXTS), 2)
+    predict = logs[1].predict_log.request
+    assert predict.model_spec.signature_name == features.PREDICT_TEXT_SIGNATURE
+    inputs = {key: tf.constant(tf.make_ndarray(proto)) for key, proto in predict.inputs.items()}
+    outputs = loaded.signatures[features.PREDICT_TEXT_SIGNATURE](**inputs)
+    assert outputs[features.SCORES_KEY].shape == (len(signatures.WARMUP_TEXTS), 2)

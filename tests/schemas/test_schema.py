@@ -1,23 +1,25 @@
-"""The curated schema parses, matches the feature contract, and accepts what `polarity data` writes."""
+"""The bundled reviews' curated schema parses, matches the default dataset contract, and
+accepts what `polarity data` writes."""
 
 import tensorflow_data_validation as tfdv
 
-from components import features
 from polarity import data
 from schemas import SCHEMA_FILE, schema_dir
+
+CONTRACT = data.BUNDLED_CONTRACT
 
 
 def load_schema():
     return tfdv.load_schema_text(str(schema_dir() / SCHEMA_FILE))
 
 
-def test_schema_names_exactly_the_raw_features():
+def test_schema_names_exactly_the_contract_columns():
     schema = load_schema()
-    assert {feature.name for feature in schema.feature} == set(features.RAW_FEATURE_KEYS)
-    source_domain = tfdv.get_domain(schema, features.SOURCE_KEY)
-    assert tuple(source_domain.value) == features.KNOWN_SOURCES
-    label_domain = tfdv.get_domain(schema, features.LABEL_KEY)
-    assert (label_domain.min, label_domain.max) == (min(features.LABEL_VALUES), max(features.LABEL_VALUES))
+    assert {feature.name for feature in schema.feature} == set(CONTRACT.columns)
+    assert tuple(tfdv.get_domain(schema, "source").value) == ("imdb", "rotten_tomatoes")
+    label_domain = tfdv.get_domain(schema, CONTRACT.label_column)
+    assert (label_domain.min, label_domain.max) == (0, CONTRACT.num_classes - 1)
+    assert label_domain.is_categorical  # so statistics count each class (drift reads them)
 
 
 def test_prepared_span_validates_without_anomalies(tmp_path):
@@ -33,7 +35,7 @@ def test_schema_flags_a_label_outside_0_1_and_an_unknown_source(tmp_path):
         "text,label,source\nfine film,1,imdb\nbad film,2,imdb\nok,0,letterboxd\n", encoding="utf-8"
     )
     anomalies = tfdv.validate_statistics(tfdv.generate_statistics_from_csv(str(path)), load_schema())
-    assert set(anomalies.anomaly_info) == {features.LABEL_KEY, features.SOURCE_KEY}
+    assert set(anomalies.anomaly_info) == {"label", "source"}
 
 
 def _anomalous_features(tmp_path, csv_text):
@@ -44,7 +46,7 @@ def _anomalous_features(tmp_path, csv_text):
 
 
 def test_schema_flags_a_missing_column(tmp_path):
-    assert _anomalous_features(tmp_path, "text,label\nfine film,1\nbad film,0\n") == {features.SOURCE_KEY}
+    assert _anomalous_features(tmp_path, "text,label\nfine film,1\nbad film,0\n") == {"source"}
 
 
 def test_schema_flags_an_unexpected_new_column(tmp_path):
