@@ -122,3 +122,31 @@ def test_rollbacks_step_back_and_refuse_when_nothing_is_earlier(workspace, capsy
 def test_rollback_with_nothing_pushed_says_so(tmp_path, capsys):
     assert run_cli("rollback", "--workspace", str(tmp_path)) == 1
     assert "nothing has been pushed" in capsys.readouterr().err
+
+
+def test_rollback_on_an_object_store_journals_and_publishes_there(tmp_path, monkeypatch):
+    """The same rollback on a serving directory that is not a local folder (TF's ram://)."""
+    import tensorflow as tf
+    from saved_model_helpers import SCALE, files_under, load_and_call, ram_location, save_small_model
+
+    monkeypatch.chdir(tmp_path)
+    good = save_small_model(tmp_path / "good" / "export")
+    bad = save_small_model(tmp_path / "bad" / "export", scale=-SCALE)
+    with ram_location() as root:
+        base = f"{root}/polarity"
+        model_dir.publish(good, base, GOOD)
+        model_dir.publish(bad, base, BAD)
+        entry = rollback.rollback(base, now=300)
+        assert (entry["version"], entry["rollback_of"], entry["replaced"]) == (300, GOOD, BAD)
+        assert rollback.journal_path(base) == f"{root}/polarity.rollbacks.jsonl"
+        state = rollback.serving_state(base)
+        assert state == {"version": 300, "rollback_of": GOOD, "versions": [GOOD, BAD, 300]}
+        assert files_under(f"{base}/300") == files_under(good)
+        assert load_and_call(f"{base}/300") == [SCALE, 2 * SCALE]
+        with pytest.raises(rollback.RollbackError, match=f"no pushed model before version {GOOD}"):
+            rollback.rollback(base, now=400)
+        rollback.rollback(base, to=BAD, now=400)  # forward again: a second line in the journal
+        assert [item["rollback_of"] for item in rollback.read_journal(base)] == [GOOD, BAD]
+        assert rollback.serving_state(base)["rollback_of"] == BAD
+        assert sorted(tf.io.gfile.listdir(root)) == ["polarity", "polarity.rollbacks.jsonl"]
+    assert not (tmp_path / "ram:").exists(), "a ram:// path was written as a local folder"
