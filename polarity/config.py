@@ -5,6 +5,7 @@ A YAML file (all keys optional) and `--set section.key=value` overrides feed
 """
 
 import datetime
+import os
 import pathlib
 import re
 from typing import Literal
@@ -16,6 +17,7 @@ from pydantic import Field
 from components.contract import ContractError, DatasetContract
 from components.hyperparameters import Hyperparameters
 from components.text_features import TextFeatures
+from serving.model_dir import is_uri
 
 _HPARAMS = Hyperparameters()
 _CONTRACT = DatasetContract()
@@ -91,14 +93,50 @@ class _Section(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid", validate_assignment=True)
 
 
+# Where a path setting points: a local path (absolute) or a URI, kept as the text it is, whose
+# scheme names the file system (gs://bucket/dir, s3://..., any that tf.io.gfile reaches).
+Location = pathlib.Path | str
+_SCHEME_WITHOUT_SLASHES = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):(?!//)")
+
+
+def check_location(value):
+    """Validates a path setting: a URI as it is (without a trailing /), or a local path.
+
+    Raises:
+      ValueError: for a URI that lost a slash ('gs:/bucket'), which would become a local folder.
+    """
+    if value is None:
+        return None
+    value = os.fspath(value)
+    missing = _SCHEME_WITHOUT_SLASHES.match(value)
+    if missing:
+        scheme = missing.group(1)
+        raise ValueError(
+            f"looks like a {scheme}:// URI without its two slashes; write {scheme}://BUCKET/PATH "
+            f"(or ./{value} for a local folder of that name)"
+        )
+    if is_uri(value):
+        value = value.rstrip("/")
+        if value.endswith(":"):
+            raise ValueError("names no bucket or folder after the scheme, e.g. gs://BUCKET/PATH")
+    return value
+
+
+def _resolve(given: str | None, default: pathlib.Path) -> Location:
+    """A URI as given; a local path (given, or the default) made absolute."""
+    if given is not None and is_uri(given):
+        return given
+    return pathlib.Path(given or default).absolute()
+
+
 class DataConfig(_Section):
     """Where review spans are and how they are split."""
 
-    root: pathlib.Path | None = Field(
-        None, description="Directory holding span-N/ folders of CSV files; default <workspace>/data."
+    root: str | None = Field(
+        None, description="Directory or URI holding span-N/ folders of CSV files; default <workspace>/data."
     )
-    golden_root: pathlib.Path | None = Field(
-        None, description="Directory holding the golden set's CSV; default <workspace>/golden."
+    golden_root: str | None = Field(
+        None, description="Directory or URI holding the golden set's CSV; default <workspace>/golden."
     )
     span_pattern: str = Field(
         "span-{SPAN}/*.csv", description="Input glob under root; {SPAN} is the span number."
@@ -118,11 +156,16 @@ class DataConfig(_Section):
         list(_CONTRACT.slice_columns),
         description="Categorical columns that evaluation and drift are sliced by (any values).",
     )
-    schema_file: pathlib.Path | None = Field(
+    schema_file: str | None = Field(
         None,
         description="The span schema (schema.pbtxt); default <workspace>/schema/schema.pbtxt, "
         "written by `polarity schema` (or `polarity data` for the bundled reviews).",
     )
+
+    @pydantic.field_validator("root", "golden_root", "schema_file", mode="before")
+    @classmethod
+    def _location(cls, value):
+        return check_location(value)
 
     @pydantic.field_validator("span_pattern")
     @classmethod
@@ -297,9 +340,16 @@ class ServingConfig(_Section):
     """The model as TF Serving sees it."""
 
     model_name: str = Field("polarity", pattern=r"^[A-Za-z0-9_.-]+$")
-    serving_dir: pathlib.Path | None = Field(
-        None, description="TF Serving model base path; default <workspace>/serving/<model_name>."
+    serving_dir: str | None = Field(
+        None,
+        description="TF Serving model base path, a directory or URI (gs://...); "
+        "default <workspace>/serving/<model_name>.",
     )
+
+    @pydantic.field_validator("serving_dir", mode="before")
+    @classmethod
+    def _location(cls, value):
+        return check_location(value)
 
 
 class ResourcesConfig(_Section):
@@ -449,17 +499,30 @@ class Config(_Section):
     kubeflow: KubeflowConfig = Field(default_factory=KubeflowConfig)
     airflow: AirflowConfig = Field(default_factory=AirflowConfig)
 
-    @property
-    def data_root(self) -> pathlib.Path:
-        return (self.data.root or self.workspace / "data").absolute()
+    @pydantic.field_validator("workspace", mode="before")
+    @classmethod
+    def _local_workspace(cls, value):
+        value = check_location(value)
+        if value is not None and is_uri(value):
+            raise ValueError(
+                "must be a local folder: it holds the ML Metadata database (SQLite) and the run lock. "
+                "Put data.root, data.golden_root and serving.serving_dir on the object store instead"
+            )
+        return value
+
+    # Path settings: a local path comes back as an absolute pathlib.Path, a URI as its str.
 
     @property
-    def golden_root(self) -> pathlib.Path:
-        return (self.data.golden_root or self.workspace / "golden").absolute()
+    def data_root(self) -> Location:
+        return _resolve(self.data.root, self.workspace / "data")
 
     @property
-    def schema_file(self) -> pathlib.Path:
-        return (self.data.schema_file or self.workspace / "schema" / "schema.pbtxt").absolute()
+    def golden_root(self) -> Location:
+        return _resolve(self.data.golden_root, self.workspace / "golden")
+
+    @property
+    def schema_file(self) -> Location:
+        return _resolve(self.data.schema_file, self.workspace / "schema" / "schema.pbtxt")
 
     @property
     def pipeline_root(self) -> pathlib.Path:
@@ -470,8 +533,8 @@ class Config(_Section):
         return (self.workspace / "metadata.sqlite").absolute()
 
     @property
-    def serving_dir(self) -> pathlib.Path:
-        return (self.serving.serving_dir or self.workspace / "serving" / self.serving.model_name).absolute()
+    def serving_dir(self) -> Location:
+        return _resolve(self.serving.serving_dir, self.workspace / "serving" / self.serving.model_name)
 
 
 def _format_errors(error: pydantic.ValidationError, source: str) -> str:

@@ -5,6 +5,7 @@ import json
 import pathlib
 
 import pytest
+import yaml
 
 from components.hyperparameters import Hyperparameters
 from polarity.config import Config, ConfigError, default_config_yaml, load_config
@@ -16,6 +17,66 @@ def test_defaults_derive_every_path_from_the_workspace(tmp_path):
     assert config.pipeline_root == tmp_path / "pipeline_root"
     assert config.metadata_path == tmp_path / "metadata.sqlite"
     assert config.serving_dir == tmp_path / "serving" / "polarity"
+
+
+URIS = {
+    "serving.serving_dir": "ram://models/serving/polarity",
+    "data.root": "gs://reviews-bucket/data",
+    "data.golden_root": "s3://reviews/golden",
+    "data.schema_file": "gs://reviews-bucket/schema/schema.pbtxt",
+}
+
+
+def test_uris_stay_uris_where_a_path_is_accepted(tmp_path, monkeypatch):
+    from pipelines.params import pipeline_kwargs
+
+    monkeypatch.chdir(tmp_path)
+    config = load_config(overrides=[f"{key}={uri}/" for key, uri in URIS.items()], workspace=tmp_path / "ws")
+    found = {
+        "serving.serving_dir": config.serving_dir,
+        "data.root": config.data_root,
+        "data.golden_root": config.golden_root,
+        "data.schema_file": config.schema_file,
+    }
+    assert found == URIS  # as given, less the trailing slash
+    kwargs = pipeline_kwargs(config)
+    assert (kwargs["serving_dir"], kwargs["data_root"], kwargs["golden_root"]) == (
+        URIS["serving.serving_dir"],
+        URIS["data.root"],
+        URIS["data.golden_root"],
+    )
+    assert kwargs["schema_file"] == URIS["data.schema_file"]
+    assert not list(tmp_path.iterdir())
+
+
+def test_uris_in_a_config_file_survive_a_round_trip(tmp_path):
+    path = tmp_path / "polarity.yaml"
+    path.write_text(f"serving:\n  serving_dir: {URIS['serving.serving_dir']}\n", encoding="utf-8")
+    config = load_config(path)
+    assert config.serving_dir == URIS["serving.serving_dir"]
+    path.write_text(yaml.safe_dump(config.model_dump(mode="json")), encoding="utf-8")
+    assert load_config(path) == config
+
+
+def test_local_path_settings_become_absolute_paths(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = load_config(overrides=["serving.serving_dir=models/polarity", "data.root=/srv/reviews"])
+    assert config.serving_dir == tmp_path / "models" / "polarity"
+    assert config.data_root == pathlib.Path("/srv/reviews")
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("serving.serving_dir=gs:/bucket/serving", r"serving\.serving_dir: .*gs:// URI without"),
+        ("data.root=s3:bucket/data", r"data\.root: .*write s3://BUCKET/PATH"),
+        ("data.golden_root=gs://", r"data\.golden_root: .*names no bucket or folder"),
+        ("workspace=gs://bucket/ws", r"workspace: .*must be a local folder: it holds the ML Metadata"),
+    ],
+)
+def test_a_uri_that_would_become_a_local_folder_is_refused(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(overrides=[override])
 
 
 def test_trainer_defaults_have_one_source():
