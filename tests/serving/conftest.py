@@ -13,6 +13,13 @@ def model_version_dir(pushed_model_dir) -> pathlib.Path:
 
 
 @pytest.fixture(scope="session")
+def contract(trained_workspace):
+    """The dataset contract the shared run trained with: its text column and class names."""
+    config, _ = trained_workspace
+    return config.data.contract()
+
+
+@pytest.fixture(scope="session")
 def in_process_model(model_version_dir):
     """The same SavedModel loaded in-process, to check the server's answers against."""
     import tensorflow as tf
