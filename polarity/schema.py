@@ -73,7 +73,8 @@ def fit_to_contract(schema, contract: DatasetContract) -> list[str]:
     dropped = sorted(set(by_name) - set(contract.columns))
     kept = [by_name[column] for column in contract.columns]
     del schema.feature[:]
-    schema.feature.extend(kept)
+    schema.feature.extend(kept)  # copies: look the features up again below
+    by_name = {feature.name: feature for feature in schema.feature}
     del schema.string_domain[:]
     if dropped:
         decisions.append(
