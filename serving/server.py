@@ -135,18 +135,22 @@ class _Handlers:
         if route.kind == "metadata":
             return self._metadata(route)
         doc = json_tensor.parse_json_object(await _read_body(request, self.options.max_request_bytes))
+        # What TF Serving reads from the body before it looks up the model (json_tensor.cc).
+        name = json_tensor.signature_name(doc) or rest_api.DEFAULT_SIGNATURE
+        examples = None
+        if route.kind != "predict":  # :classify and :regress take tf.Examples
+            examples = rest_api.serialize_examples(json_tensor.classify_request_examples(doc))
         lease = self.core.acquire(route.model, self.core.version_for(route.model, route.version, route.label))
         try:
-            signature, arrays, rows, finish = self._prepare(route.kind, doc, lease.servable)
+            arrays, rows, finish = self._prepare(route.kind, doc, name, examples, lease.servable)
         except BaseException:
             lease.release()
             raise
-        outputs = await self.core.run(lease, route.model, signature, arrays, rows)
+        outputs = await self.core.run(lease, route.model, name, arrays, rows)
         return _json_response(finish(outputs)), lease.servable.version
 
-    def _prepare(self, kind: str, doc: dict, servable) -> tuple:
-        """(signature, input arrays, rows, outputs -> response body) for a POST; no awaits."""
-        name = json_tensor.signature_name(doc) or rest_api.DEFAULT_SIGNATURE
+    def _prepare(self, kind: str, doc: dict, name: str, examples, servable) -> tuple:
+        """(input arrays, rows, outputs -> response body) for a POST; no awaits."""
         signature = servable.signatures.get(name)
         if kind == "predict":
             if signature is None:
@@ -155,13 +159,10 @@ class _Handlers:
                 )
             request_format, arrays = json_tensor.predict_request_to_arrays(doc, signature.inputs)
             return (
-                name,
                 arrays,
                 json_tensor.batch_size(arrays),
                 lambda outputs: json_tensor.arrays_to_predict_response(outputs, request_format),
             )
-        # :classify and :regress take tf.Examples ("examples", optional "context").
-        examples = rest_api.serialize_examples(json_tensor.classify_request_examples(doc))
         if signature is None:
             raise ApiError("INVALID_ARGUMENT", f"No signature was found with the name: {name}")
         check_method = self.core.options.enable_signature_method_name_check
@@ -173,7 +174,7 @@ class _Handlers:
             results = rest_api.regression_results
         arrays = {input_name: np.array(examples, dtype=object)}
         rows = len(examples)
-        return name, arrays, rows, lambda outputs: {json_tensor.RESULTS_KEY: results(outputs, rows)}
+        return arrays, rows, lambda outputs: {json_tensor.RESULTS_KEY: results(outputs, rows)}
 
     def _status(self, model: str, version: int | None) -> web.Response:
         versions = self.core.models.get(model)

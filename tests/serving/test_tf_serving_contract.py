@@ -230,6 +230,23 @@ def test_handler_predict_request_errors(tfs, path, body, message):
     assert status == 400 and message in answer["error"], answer
 
 
+@pytest.mark.parametrize(
+    "path, body, message",
+    [
+        ("/v1/models/foo:classify", {"instances": [1.0]}, "key 'examples' is expected and was not found"),
+        ("/v1/models/foo:regress", {"examples": []}, "'examples' value is an empty array"),
+        ("/v1/models/foo:predict", {"signature_name": 100}, "'signature_name' key must be a string value."),
+    ],
+)
+def test_the_body_is_read_before_the_model_is_looked_up(tfs, path, body, message):
+    """http_rest_api_handler.cc Process*Request: Fill*RequestFromJson (json_tensor.cc) runs first.
+
+    So a malformed body to an unknown model is INVALID_ARGUMENT, not NOT_FOUND.
+    """
+    status, answer = tfs.post(path, body)
+    assert status == 400 and message in answer["error"], answer
+
+
 # Classify and regress on any model: servables/tensorflow/classifier.cc and regressor.cc.
 
 
