@@ -60,7 +60,7 @@ def call_in_process(predict_text, texts: list) -> dict:
 
     from components import features
 
-    outputs = predict_text(**{features.TEXT_KEY: tf.constant(texts)})
+    outputs = predict_text(**{features.TEXT_INPUT_KEY: tf.constant(texts)})
     return {name: value.numpy() for name, value in outputs.items()}
 
 
@@ -287,10 +287,9 @@ def main(argv=None) -> int:
     if not (args.model_dir / "saved_model.pb").is_file():
         parser.error(f"{args.model_dir} holds no saved_model.pb; pass <serving dir>/<version>")
 
-    from components import features
     from polarity.data import read_reviews
 
-    reviews = [row[features.TEXT_KEY] for row in read_reviews()]
+    reviews = [row["text"] for row in read_reviews()]
     predict_text = load_in_process(args.model_dir)
     results = {
         "machine": {
