@@ -32,10 +32,8 @@ def _producer(store, artifact_id: int) -> metadata_store_pb2.Execution | None:
 
 
 def _run_of(store, execution: metadata_store_pb2.Execution | None) -> str | None:
-    if execution is None:
-        return None
-    runs = [c.name for c in store.get_contexts_by_execution(execution.id) if c.type == metadata.RUN_CONTEXT]
-    return runs[0] if runs else None
+    """The run (local or Airflow) an execution belongs to."""
+    return None if execution is None else metadata.run_and_node(store, execution)[0]
 
 
 def _pushes(store) -> list[tuple[metadata_store_pb2.Artifact, metadata_store_pb2.Execution]]:

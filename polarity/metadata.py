@@ -1,4 +1,17 @@
-"""Reads runs, executions and artifacts back from ML Metadata (the run history)."""
+"""Reads runs, executions and artifacts back from ML Metadata (the run history).
+
+Two runners write the workspace's store, with different contexts:
+
+- the local runner (TFX's IR-based orchestration): a "pipeline" context, one
+  "pipeline_run" context per run and one "node" context per component
+  ("<pipeline>.<node id>");
+- the Airflow DAG (TFX's legacy launcher, tfx/orchestration/metadata.py): the
+  same "pipeline" context, a "run" context per DAG run ("<pipeline>.<run id>")
+  and "component_run" contexts; the node id is the execution's "component_id"
+  property.
+
+Both kinds of run are read here the same way.
+"""
 
 import dataclasses
 import json
@@ -11,6 +24,9 @@ from tfx import v1 as tfx
 PIPELINE_CONTEXT = "pipeline"
 RUN_CONTEXT = "pipeline_run"
 NODE_CONTEXT = "node"
+LEGACY_RUN_CONTEXT = "run"  # the Airflow runner's
+RUN_CONTEXTS = (RUN_CONTEXT, LEGACY_RUN_CONTEXT)
+LEGACY_COMPONENT_ID = "component_id"  # the Airflow runner's execution property naming the node
 EXECUTION_RESULT = "__execution_result__"
 STATES = {
     metadata_store_pb2.Execution.NEW: "new",
@@ -57,11 +73,21 @@ def pipeline_runs(store, pipeline_name: str) -> list[metadata_store_pb2.Context]
         return []
     pipeline_executions = {execution.id for execution in store.get_executions_by_context(pipeline.id)}
     runs = []
-    for run in store.get_contexts_by_type(RUN_CONTEXT):
+    for run in (run for kind in RUN_CONTEXTS for run in store.get_contexts_by_type(kind)):
         executions = store.get_executions_by_context(run.id)
         if any(execution.id in pipeline_executions for execution in executions):
             runs.append(run)
     return sorted(runs, key=lambda run: (run.create_time_since_epoch, run.id))
+
+
+def run_and_node(store, execution: metadata_store_pb2.Execution) -> tuple[str | None, str]:
+    """(the name of the run context holding an execution or None, its node id), for either runner."""
+    contexts = store.get_contexts_by_execution(execution.id)
+    runs = [context.name for context in contexts if context.type in RUN_CONTEXTS]
+    nodes = [context.name.split(".", 1)[-1] for context in contexts if context.type == NODE_CONTEXT]
+    if not nodes and LEGACY_COMPONENT_ID in execution.properties:
+        nodes = [execution.properties[LEGACY_COMPONENT_ID].string_value]
+    return (runs[0] if runs else None), (nodes[0] if nodes else execution.type)
 
 
 def linked_artifacts(store, execution_id: int, kind: int, key: str) -> list[metadata_store_pb2.Artifact]:
@@ -96,11 +122,7 @@ def run_executions(store, run: metadata_store_pb2.Context) -> list[NodeExecution
     artifacts = {artifact.id: artifact for artifact in store.get_artifacts_by_id(list(artifact_ids))}
     nodes = []
     for execution in executions:
-        node_names = [
-            context.name
-            for context in store.get_contexts_by_execution(execution.id)
-            if context.type == NODE_CONTEXT
-        ]
+        _, node_id = run_and_node(store, execution)
         outputs: dict[str, list] = {}
         for event in events:
             if event.execution_id != execution.id or event.type != metadata_store_pb2.Event.OUTPUT:
@@ -111,7 +133,7 @@ def run_executions(store, run: metadata_store_pb2.Context) -> list[NodeExecution
         nodes.append(
             NodeExecution(
                 execution_id=execution.id,
-                node_id=node_names[0].split(".", 1)[-1] if node_names else execution.type,
+                node_id=node_id,
                 state=state,
                 started_ms=execution.create_time_since_epoch,
                 finished_ms=execution.last_update_time_since_epoch,
