@@ -35,8 +35,9 @@ def cmd_rollback(args, config: Config) -> int:
     from polarity import lock, rollback
 
     try:
-        # A rollback does not recover a killed run: status must still report it interrupted.
-        with lock.workspace_lock(config.workspace, keep_interrupted_record=True):
+        # A rollback does not recover a killed run: its lock record stays, and status
+        # still reports that run interrupted.
+        with lock.workspace_lock(config.workspace):
             entry = rollback.rollback(config.serving_dir, to=args.to)
             print(
                 f"Serving version {entry['version']} (rollback of {entry['rollback_of']}; "

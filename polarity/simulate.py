@@ -133,12 +133,21 @@ def cmd_simulate(args, config) -> int:
     if data.latest_span(config.data_root) is not None:
         print(f"error: {config.data_root} holds spans; simulate in a new --workspace", file=sys.stderr)
         return 2
-    from polarity import progress
+    from polarity import lock, progress, recovery
 
     log_path = pathlib.Path(config.workspace).absolute() / "logs" / "simulate.log"
     print(f"Simulating {args.spans} spans in {config.workspace} (log: {log_path})")
-    with progress.capture_run_logs(log_path, stream=io.StringIO()):
-        timeline = simulate(config, args.spans, args.rows, args.seed, injections)
+    try:
+        with recovery.workspace_writer(
+            config.workspace, config.metadata_path, config.pipeline_root
+        ) as closed:
+            for line in closed:
+                print(line)
+            with progress.capture_run_logs(log_path, stream=io.StringIO()):
+                timeline = simulate(config, args.spans, args.rows, args.seed, injections)
+    except lock.WorkspaceBusyError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     output = args.output or pathlib.Path(config.workspace) / "timeline.json"
     output.write_text(json.dumps(timeline, indent=2) + "\n", encoding="utf-8")
     print(f"Timeline written to {output}")
