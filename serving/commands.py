@@ -27,9 +27,7 @@ def register(commands, add_common_flags) -> None:
         "--host", default=server.DEFAULT_HOST, help="Address to bind (default 127.0.0.1: this machine only)."
     )
     serve.add_argument("--model_name", help="Model name in URLs (default: serving.model_name).")
-    serve.add_argument(
-        "--model_base_path", type=pathlib.Path, help="Versions directory (default: the push dir)."
-    )
+    serve.add_argument("--model_base_path", help="Versions directory, a path or URI (default: the push dir).")
     serve.add_argument(
         "--model_config_file", type=pathlib.Path, help="A ModelServerConfig text proto (models.config)."
     )
@@ -92,7 +90,7 @@ def _read_token(path) -> str | None:
 
 def server_options(args, config):
     """ServerOptions from `serve`'s flags and the configuration (raises ValueError)."""
-    from serving import batching, core, model_config, server, versions
+    from serving import batching, core, model_config, model_dir, server, versions
 
     read_config = None
     if args.model_config_file is not None:
@@ -102,7 +100,10 @@ def server_options(args, config):
         models = read_config()
     else:
         name = args.model_name or config.serving.model_name
-        models = (core.ModelConfig(name, (args.model_base_path or config.serving_dir).absolute()),)
+        base = args.model_base_path or config.serving_dir
+        if not model_dir.is_uri(base):
+            base = pathlib.Path(base).absolute()
+        models = (core.ModelConfig(name, base),)
     params = None
     if args.enable_batching or args.batching_parameters_file:
         params = (

@@ -35,7 +35,7 @@ class ModelConfig:
     """One served model (ModelServerConfig's ModelConfig: name, base_path, policy, labels)."""
 
     name: str
-    base_path: pathlib.Path
+    base_path: pathlib.Path | str  # a local path, or a URI (gs://, s3://...) as TF Serving takes
     policy: VersionPolicy = VersionPolicy()
     version_labels: tuple = ()  # (label, version) pairs, sorted by label
 

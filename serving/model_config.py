@@ -9,6 +9,7 @@ import pathlib
 
 from google.protobuf import text_format
 
+from serving import model_dir
 from serving.core import ModelConfig
 from serving.versions import VersionPolicy
 
@@ -30,6 +31,14 @@ def _policy(config) -> VersionPolicy:
     return VersionPolicy("latest", num_versions=num)
 
 
+def _base_path(base_path: str, relative_to: pathlib.Path):
+    """A URI as it is; a local path, relative ones against the config file's folder."""
+    if model_dir.is_uri(base_path):
+        return base_path
+    base = pathlib.Path(base_path)
+    return base if base.is_absolute() else relative_to / base
+
+
 def parse_model_config(text: str, relative_to: pathlib.Path, source: str = "model config") -> tuple:
     """ModelConfigs from ModelServerConfig text; relative base paths resolve against relative_to."""
     from tensorflow_serving.config import model_server_config_pb2
@@ -47,11 +56,10 @@ def parse_model_config(text: str, relative_to: pathlib.Path, source: str = "mode
             raise ModelConfigError(
                 f"{source}: model {model.name!r} platform {model.model_platform!r} is not served"
             )
-        base = pathlib.Path(model.base_path)
         models.append(
             ModelConfig(
                 model.name,
-                base if base.is_absolute() else relative_to / base,
+                _base_path(model.base_path, relative_to),
                 _policy(model),
                 tuple(sorted(model.version_labels.items())),
             )

@@ -7,7 +7,6 @@ replays before taking traffic (assets.extra/tf_serving_warmup_requests).
 
 import dataclasses
 import os
-import pathlib
 
 import numpy as np
 
@@ -43,14 +42,19 @@ def _spec(tensor_info) -> TensorSpec:
 
 
 def read_signature_defs(version_dir) -> dict:
-    """The signature defs in <version_dir>/saved_model.pb (name -> SignatureDef proto)."""
+    """The signature defs in <version_dir>/saved_model.pb (name -> SignatureDef proto).
+
+    version_dir is a local path or a URI (gs://, s3://...): read through tf.io.gfile.
+    """
+    import tensorflow as tf
     from tensorflow.core.protobuf import saved_model_pb2
 
-    path = pathlib.Path(version_dir) / "saved_model.pb"
+    path = os.path.join(os.fspath(version_dir), "saved_model.pb")
     saved_model = saved_model_pb2.SavedModel()
     try:
-        saved_model.ParseFromString(path.read_bytes())
-    except Exception as error:  # DecodeError, OSError: both mean "not a SavedModel"
+        with tf.io.gfile.GFile(path, "rb") as handle:
+            saved_model.ParseFromString(handle.read())
+    except Exception as error:  # DecodeError, NotFoundError: both mean "not a SavedModel"
         raise LoadError(f"{path} is not a readable SavedModel: {error}") from error
     if not saved_model.meta_graphs:
         raise LoadError(f"{path} holds no meta graph")
@@ -60,7 +64,7 @@ def read_signature_defs(version_dir) -> dict:
 class Servable:
     """A loaded model version. Thread-safe to run; build it with `load`."""
 
-    def __init__(self, version: int, path: pathlib.Path, loaded, signature_defs: dict):
+    def __init__(self, version: int, path: str, loaded, signature_defs: dict):
         self.version = version
         self.path = path
         self._loaded = loaded
@@ -82,10 +86,10 @@ class Servable:
         """Loads the SavedModel at path; raises LoadError with the reason."""
         import tensorflow as tf
 
-        path = pathlib.Path(path)
+        path = os.fspath(path)
         signature_defs = read_signature_defs(path)
         try:
-            loaded = tf.saved_model.load(str(path))
+            loaded = tf.saved_model.load(path)
         except Exception as error:
             raise LoadError(
                 f"Failed to load SavedModel at {path}: {type(error).__name__}: {error}"
@@ -116,11 +120,11 @@ class Servable:
         import tensorflow as tf
         from tensorflow_serving.apis import prediction_log_pb2
 
-        path = self.path / WARMUP_FILE
-        if not path.is_file():
+        path = os.path.join(self.path, WARMUP_FILE)
+        if not tf.io.gfile.exists(path):
             return 0
         count = 0
-        for record in tf.data.TFRecordDataset(str(path)).as_numpy_iterator():
+        for record in tf.data.TFRecordDataset(path).as_numpy_iterator():
             log = prediction_log_pb2.PredictionLog.FromString(record)
             kind = log.WhichOneof("log_type")
             if kind not in ("predict_log", "classify_log", "regress_log"):

@@ -19,7 +19,6 @@ import asyncio
 import dataclasses
 import logging
 import os
-import pathlib
 import time
 
 from serving import model_dir
@@ -41,17 +40,18 @@ class ServableNotFoundError(ApiError):
 def directory_fingerprint(path) -> tuple:
     """What changes when files are added to, removed from or rewritten in a directory.
 
-    Every file's relative path, size and modification time; () when the
-    directory cannot be read.
+    Every file's path, size and modification time, through tf.io.gfile (a local
+    path or a URI); () when the directory cannot be read.
     """
+    import tensorflow as tf
+
     entries = []
     try:
-        for root, _, files in os.walk(path):
+        for root, _, files in tf.io.gfile.walk(os.fspath(path)):
             for name in files:
-                full = os.path.join(root, name)
-                info = os.stat(full)
-                entries.append((os.path.relpath(full, path), info.st_size, info.st_mtime_ns))
-    except OSError:
+                info = tf.io.gfile.stat(os.path.join(root, name))
+                entries.append((os.path.join(root, name), info.length, info.mtime_nsec))
+    except (OSError, tf.errors.OpError):
         return ()
     return tuple(sorted(entries))
 
@@ -137,7 +137,7 @@ class ModelVersions:
         on_unloaded=None,
     ):
         self.name = name
-        self.base_path = pathlib.Path(base_path)
+        self.base_path = base_path  # a local path or a URI (model_dir reads both)
         self.policy = policy
         self.options = options
         self._executor = load_executor
@@ -173,7 +173,7 @@ class ModelVersions:
         self._on_state(self.name, version, state)
 
     def _load_blocking(self, version: int) -> Servable:
-        path = self.base_path / str(version)
+        path = model_dir.version_path(self.base_path, version)
         attempts = self.options.max_num_load_retries + 1
         for attempt in range(attempts):
             try:
@@ -193,7 +193,8 @@ class ModelVersions:
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         # Taken before loading, so files changed during the load are a change too.
-        fingerprint = directory_fingerprint(self.base_path / str(version))
+        path = model_dir.version_path(self.base_path, version)
+        fingerprint = await loop.run_in_executor(self._executor, directory_fingerprint, path)
         try:
             servable = await loop.run_in_executor(self._executor, self._load_blocking, version)
         except Exception as error:
@@ -227,7 +228,7 @@ class ModelVersions:
         """A failed version whose files have not changed since its load began."""
         if version not in self._failed:
             return False
-        if directory_fingerprint(self.base_path / str(version)) == self._failed[version]:
+        if directory_fingerprint(model_dir.version_path(self.base_path, version)) == self._failed[version]:
             return True
         log.info("The files of version %s of model %s changed; loading it again", version, self.name)
         del self._failed[version]
@@ -239,8 +240,10 @@ class ModelVersions:
 
     async def poll_once(self) -> None:
         """One pass of the source: load new aspired versions, retire the others."""
+        loop = asyncio.get_running_loop()
         while True:  # a failed load changes the aspired set (the next newest is aspired)
-            aspired = self._aspired()
+            # Listing and stat-ing may be network calls (object stores): off the event loop.
+            aspired = await loop.run_in_executor(self._executor, self._aspired)
             pending = [v for v in sorted(aspired, reverse=True) if self._needs_load(v)]
             if not pending:
                 break
