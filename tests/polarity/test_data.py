@@ -55,6 +55,15 @@ def test_prepare_spans_writes_csv_files_with_the_source_column(tmp_path):
     assert data.latest_span(tmp_path / "data") == 2
 
 
+def test_latest_span_follows_the_span_pattern(tmp_path):
+    for name in ("exports/3.csv", "exports/12.csv", "span-40/notes.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("text,label,source\n", encoding="utf-8")
+    (tmp_path / "span-50").mkdir()
+    assert data.latest_span(tmp_path, "exports/{SPAN}.csv") == 12
+    assert data.latest_span(tmp_path) is None  # span-N/*.csv: no file matches
+
+
 def test_rewriting_the_same_span_leaves_the_file_untouched(tmp_path):
     data.prepare_spans(tmp_path / "data", tmp_path / "golden", limit=40)
     path = tmp_path / "data" / "span-1" / data.SPAN_FILE
