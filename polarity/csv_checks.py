@@ -351,8 +351,8 @@ class InputCheck:
         """The message that halts a run, listing the problems."""
         listing = "\n".join(f"  - {problem}" for problem in self.problems)
         return (
-            f"Run halted before it started: the input CSV cannot be read as it is:\n{listing}\n"
-            "No file was changed. Fix the files (or the data.* settings) and run again."
+            f"Run halted before it started, on problems with its input CSV files:\n{listing}\n"
+            "No file was changed; fix the files (or the data.* settings) and run again."
         )
 
 
@@ -384,8 +384,8 @@ def check_run_inputs(
         findings.add(
             "spans",
             str(data_root),
-            f"no file matches data.span_pattern {span_pattern!r}; put each span's CSV files there "
-            "(e.g. span-1/reviews.csv) or set data.root and data.span_pattern to where they are",
+            f"no file matches data.span_pattern {span_pattern!r}; run `polarity data` to write the "
+            "bundled reviews there, or set data.root and data.span_pattern to where your CSV spans are",
         )
     check_files(span_files, contract, findings)
     golden_files = tuple(sorted(pathlib.Path(golden_root).glob(golden_pattern)))

@@ -305,7 +305,7 @@ def test_the_newest_span_and_the_golden_set_are_checked(tmp_path):
     )
     assert not check.ok
     assert check.describe().startswith(
-        "Run halted before it started: the input CSV cannot be read as it is:\n"
+        "Run halted before it started, on problems with its input CSV files:\n"
     )
     assert f"  - {golden} line 2: the text" in check.describe()
 
@@ -335,7 +335,8 @@ def test_no_span_no_golden_set_and_a_stray_file_are_refused(tmp_path):
     assert problems[0].startswith(f"{stray}: data.span_pattern 'span-{{SPAN}}/*.csv' matches this file")
     assert "'old' is not a span number" in problems[0]
     assert problems[1] == (
-        f"{tmp_path / 'data'}: no file matches data.span_pattern 'span-{{SPAN}}/*.csv'; put each span's "
-        "CSV files there (e.g. span-1/reviews.csv) or set data.root and data.span_pattern to where they are"
+        f"{tmp_path / 'data'}: no file matches data.span_pattern 'span-{{SPAN}}/*.csv'; run `polarity data` "
+        "to write the bundled reviews there, or set data.root and data.span_pattern to where your CSV "
+        "spans are"
     )
     assert problems[2].startswith(f"{tmp_path / 'golden'}: no *.csv file holds the golden set")
