@@ -14,7 +14,7 @@ setuptools.setup(
     package_data={"schemas": ["*.pbtxt"], "serving": ["deploy/*", "deploy/**/*"]},
     install_requires=[
         "tfx>=1.16,<1.22",
-        # CaseFoldUTF8 and RegexSplitWithOffsets in the tokenizer; TF Serving links TF Text's ops.
+        # CaseFoldUTF8 (NFKC case folding) in the tokenizer; TF Serving links TF Text's ops.
         "tensorflow-text>=2.16,<2.22",
         "dill",
         "wheel",
