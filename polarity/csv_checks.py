@@ -50,6 +50,7 @@ KINDS = {
 }
 
 _BOM = "\ufeff"
+_OTHER_DELIMITERS = (";", "\t", "|")
 _CSV_ERRORS = {  # start of a Python csv error (CsvExampleGen's reader raises it too) -> kind, advice
     "new-line character seen in unquoted field": (
         "line-end",
@@ -160,8 +161,12 @@ def _report_csv_error(error: csv.Error, where: str, findings: Findings) -> None:
 
 def _check_header(
     path: pathlib.Path, header: list[str], first_line: str, contract: DatasetContract, findings: Findings
-) -> list[str]:
-    """Checks the header against what CsvExampleGen reads and the contract; returns the column names."""
+) -> list[str] | None:
+    """Checks the header against what CsvExampleGen reads and the contract.
+
+    Returns:
+      The column names, or None when the rows cannot be checked against them.
+    """
     where = f"{path} line 1"
     if header and header[0].startswith(_BOM):
         findings.add(
@@ -175,6 +180,15 @@ def _check_header(
     names = [name.strip() for name in header]
     as_read = first_line.removeprefix(_BOM).strip().split(",")  # CsvExampleGen's own header parsing
     expected = ",".join(contract.columns)
+    other = next((mark for mark in _OTHER_DELIMITERS if len(names) == 1 and mark in names[0]), None)
+    if other:
+        findings.add(
+            "header",
+            where,
+            f"the header {names[0]!r} has no comma but {other!r}; CsvExampleGen reads only "
+            f"comma-separated files; export the file with commas, e.g. with the header {expected}",
+        )
+        return None
     if as_read != names:
         findings.add(
             "header",
@@ -300,7 +314,8 @@ def check_file(path: pathlib.Path, contract: DatasetContract, findings: Findings
         if not _quotes_paired(tap.quotes):
             findings.add("quotes", f"{path} line 1", _QUOTE_ADVICE)
         names = _check_header(path, header, tap.first_line, contract, findings)
-        _check_rows(path, reader, tap, names, contract, findings)
+        if names is not None:
+            _check_rows(path, reader, tap, names, contract, findings)
     return tap.first_line.strip().split(",")
 
 

@@ -238,6 +238,14 @@ def test_a_header_of_another_contract_names_both_sides(tmp_path):
     assert problems[1].startswith(f"{path} line 1: column(s) ['text', 'label', 'source'] are not in")
 
 
+def test_a_file_separated_by_semicolons_is_refused_once(tmp_path):
+    path = write(tmp_path, b"text;label;source\nFine, really.;1;imdb\n")
+    assert csv_checks.check_csv_file(path, CONTRACT) == [
+        f"{path} line 1: the header 'text;label;source' has no comma but ';'; CsvExampleGen reads only "
+        "comma-separated files; export the file with commas, e.g. with the header text,label,source"
+    ]
+
+
 def test_a_column_named_twice_is_refused(tmp_path):
     path = write(tmp_path, b"review,stars,site,site\nFine.,good,a,b\n")
     assert csv_checks.check_csv_file(path, REVIEWS) == [
