@@ -16,7 +16,7 @@ from tfx.components.pusher import executor as pusher_executor
 from tfx.dsl.components.base import executor_spec
 from tfx.proto import pusher_pb2
 from tfx.types import artifact_utils, standard_component_specs
-from tfx.utils import io_utils, proto_utils
+from tfx.utils import proto_utils
 
 from serving import model_dir
 
@@ -49,7 +49,7 @@ class AtomicPusherExecutor(pusher_executor.Executor):
         else:
             version = model_dir.next_version(base_dir)
             published = model_dir.publish(model_path, base_dir, version)
-        io_utils.copy_dir(model_path, pushed_model.uri)
+        model_dir.copy_tree(model_path, pushed_model.uri)
         self._MarkPushed(pushed_model, pushed_destination=published, pushed_version=str(version))
 
 

@@ -65,6 +65,16 @@ def _file_system_of(location: str):
         ) from error
 
 
+def _remove_tree(location: str) -> None:
+    import tensorflow as tf
+
+    try:
+        _gfile().rmtree(location)
+    except tf.errors.NotFoundError:  # ram:// deletes it all, then trips over a name listed by prefix
+        if _gfile().exists(location):
+            raise
+
+
 def version_path(base_dir, version: int) -> str:
     """<base_dir>/<version>, as a local path or URI."""
     return os.path.join(os.fspath(base_dir), str(version))
@@ -100,6 +110,8 @@ def next_version(base_dir, now: float | None = None) -> int:
 
 def _tree(root: str) -> tuple[list[str], dict[str, int]]:
     """(sub-directories, {file: size}) under root, as paths relative to it."""
+    import tensorflow as tf
+
     gfile = _gfile()
     root = root.rstrip("/")
     folders, files = [], {}
@@ -109,8 +121,22 @@ def _tree(root: str) -> tuple[list[str], dict[str, int]]:
             folders.append(relative)
         for name in names:
             path = os.path.join(relative, name)
-            files[path] = gfile.stat(os.path.join(root, path)).length
+            try:
+                files[path] = gfile.stat(os.path.join(root, path)).length
+            except tf.errors.NotFoundError:  # ram:// lists assets.extra/'s files under assets/ as ".extra"
+                continue
     return folders, files
+
+
+def _not_arrived(target: str, files: dict[str, int]) -> list[str]:
+    """The files missing under target, or there with another size than the source's."""
+    gfile = _gfile()
+    missing = []
+    for path, size in sorted(files.items()):
+        full = os.path.join(target, path)
+        if not gfile.exists(full) or gfile.stat(full).length != size:
+            missing.append(path)
+    return missing
 
 
 def _copy_files(source: str, target: str, folders: list[str], files) -> None:
@@ -122,19 +148,25 @@ def _copy_files(source: str, target: str, folders: list[str], files) -> None:
         gfile.copy(os.path.join(source, path), os.path.join(target, path), overwrite=False)
 
 
+def copy_tree(source, target) -> None:
+    """Copies every file under source to target (local paths or URIs); existing files are an error."""
+    source, target = os.fspath(source).rstrip("/"), os.fspath(target)
+    _copy_files(source, target, *_tree(source))
+
+
 def _publish_by_rename(source: str, base: str, target: str, version: int) -> None:
     """Local file systems: copy into a staging directory, then one atomic rename."""
     gfile = _gfile()
     staging = os.path.join(base, f"{STAGING_PREFIX}{version}-{os.getpid()}")
     if gfile.exists(staging):
-        gfile.rmtree(staging)
+        _remove_tree(staging)
     try:
         folders, files = _tree(source)
         _copy_files(source, staging, folders, files)
         gfile.rename(staging, target, overwrite=False)
     finally:
         if gfile.exists(staging):
-            gfile.rmtree(staging)
+            _remove_tree(staging)
 
 
 def _publish_in_place(source: str, target: str) -> None:
@@ -149,8 +181,7 @@ def _publish_in_place(source: str, target: str) -> None:
     saved_model = os.path.join(target, SAVED_MODEL_FILE)
     try:
         _copy_files(source, target, folders, rest)
-        arrived = _tree(target)[1]
-        missing = sorted(path for path, size in rest.items() if arrived.get(path) != size)
+        missing = _not_arrived(target, rest)
         if missing:
             raise OSError(
                 f"{target}: {', '.join(missing)} did not arrive complete (another writer in the "
@@ -160,7 +191,7 @@ def _publish_in_place(source: str, target: str) -> None:
     except BaseException:
         with contextlib.suppress(Exception):
             if not gfile.exists(saved_model):  # complete means someone else's: leave it
-                gfile.rmtree(target)
+                _remove_tree(target)
         raise
 
 
@@ -218,7 +249,7 @@ def remove_leftovers(base_dir) -> list[str]:
             and not gfile.exists(os.path.join(path, SAVED_MODEL_FILE))
         )
         if name.startswith(STAGING_PREFIX) or incomplete:
-            gfile.rmtree(path)
+            _remove_tree(path)
             removed.append(name)
     return removed
 

@@ -12,11 +12,17 @@ import uuid
 SCALE = 3.0
 
 
-def save_small_model(path, scale: float = SCALE) -> str:
-    """Saves a SavedModel (a variable, a signature, an asset) at `path`; returns the path."""
+def save_small_model(path, scale: float = SCALE, work_dir=None) -> str:
+    """Saves a SavedModel (a variable, a signature, an asset) at `path`; returns the path.
+
+    Args:
+      path: a local path or URI.
+      scale: the variable's value.
+      work_dir: a local folder for the asset's source file; default the parent of a local `path`.
+    """
     import tensorflow as tf
 
-    vocabulary = pathlib.Path(path).parent / "vocabulary.txt"
+    vocabulary = pathlib.Path(work_dir or pathlib.Path(path).parent) / "vocabulary.txt"
     vocabulary.parent.mkdir(parents=True, exist_ok=True)
     vocabulary.write_text("good\nbad\n", encoding="utf-8")
 
@@ -31,6 +37,10 @@ def save_small_model(path, scale: float = SCALE) -> str:
 
     module = Scale()
     tf.saved_model.save(module, str(path), signatures=module.__call__)
+    # As the Trainer's export: TF Serving's warm-up requests, next to assets/ (a prefix of the name).
+    tf.io.gfile.makedirs(f"{path}/assets.extra")
+    with tf.io.gfile.GFile(f"{path}/assets.extra/tf_serving_warmup_requests", "wb") as file:
+        file.write(b"\x00warm-up record\xff")
     return str(path)
 
 
@@ -43,8 +53,10 @@ def ram_location(name: str = "serving"):
     try:
         yield f"{root}/{name}"
     finally:
-        if tf.io.gfile.exists(root):
+        try:
             tf.io.gfile.rmtree(root)
+        except tf.errors.NotFoundError:  # ram:// deletes it all, then trips over assets.extra's files
+            assert not tf.io.gfile.exists(root)
 
 
 def files_under(root: str) -> dict[str, bytes]:
@@ -55,6 +67,8 @@ def files_under(root: str) -> dict[str, bytes]:
     for folder, _, names in tf.io.gfile.walk(root):
         relative = folder[len(root) :].strip("/")
         for name in names:
+            if not tf.io.gfile.exists(f"{folder}/{name}"):  # ram:// lists assets.extra/'s files in assets/
+                continue
             with tf.io.gfile.GFile(f"{folder}/{name}", "rb") as file:
                 found[f"{relative}/{name}".strip("/")] = file.read()
     return found

@@ -34,9 +34,8 @@ def test_a_version_published_on_ram_is_complete_and_loads_from_there(saved_model
     assert published == f"{ram_base}/7"
     assert model_dir.list_versions(ram_base) == [7]
     assert files_under(published) == files_under(saved_model)
-    assert {"saved_model.pb", "variables/variables.index", "assets/vocabulary.txt"} <= set(
-        files_under(published)
-    )
+    names = {"saved_model.pb", "variables/variables.index", "assets/vocabulary.txt"}
+    assert names | {"assets.extra/tf_serving_warmup_requests"} <= set(files_under(published))
     assert load_and_call(published) == [SCALE, 2 * SCALE]
 
 
