@@ -37,6 +37,7 @@ GOLDEN_PATTERN = "*.csv"
 KINDS = {
     "spans": "problems finding the span's files",
     "golden": "problems finding the golden set's files",
+    "read": "files that cannot be read",
     "encoding": "lines that are not UTF-8",
     "bom": "files that start with a byte order mark",
     "header": "header problems",
@@ -296,7 +297,12 @@ def check_file(path: pathlib.Path, contract: DatasetContract, findings: Findings
       None for a file without one.
     """
     path = pathlib.Path(path)
-    with open(path, "rb") as handle:
+    try:
+        handle = open(path, "rb")
+    except OSError as error:
+        findings.add("read", str(path), f"cannot be read ({error.strerror}); make it a readable file")
+        return None
+    with handle:
         tap = _LineTap(handle, path, findings)
         reader = csv.reader(tap)
         try:

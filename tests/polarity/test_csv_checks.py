@@ -202,6 +202,13 @@ def test_a_row_running_over_lines_names_its_lines(tmp_path):
     ]
 
 
+def test_a_folder_named_like_a_csv_file_is_refused(tmp_path):
+    (tmp_path / "reviews.csv").mkdir()
+    assert csv_checks.check_csv_file(tmp_path / "reviews.csv", CONTRACT) == [
+        f"{tmp_path / 'reviews.csv'}: cannot be read (Is a directory); make it a readable file"
+    ]
+
+
 def test_an_empty_file_is_refused(tmp_path):
     path = write(tmp_path, b"")
     assert csv_checks.check_csv_file(path, CONTRACT) == [
