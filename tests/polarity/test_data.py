@@ -5,8 +5,12 @@ import csv
 
 import pytest
 
-from components import features
 from polarity import data
+
+# The bundled reviews' columns, as the default dataset contract names them.
+TEXT = data.BUNDLED_CONTRACT.text_column
+LABEL = data.BUNDLED_CONTRACT.label_column
+SOURCE = data.BUNDLED_CONTRACT.slice_columns[0]
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +19,7 @@ def reviews():
 
 
 def test_bundled_corpus_is_imdb_and_rotten_tomatoes_balanced(reviews):
-    counts = collections.Counter((row[features.SOURCE_KEY], row[features.LABEL_KEY]) for row in reviews)
+    counts = collections.Counter((row[SOURCE], row[LABEL]) for row in reviews)
     assert counts == {
         ("imdb", "0"): 12500, ("imdb", "1"): 12500,
         ("rotten_tomatoes", "0"): 4265, ("rotten_tomatoes", "1"): 4265,
@@ -27,7 +31,7 @@ def test_clean_text_removes_html_and_puts_text_on_one_line():
 
 
 def test_no_html_or_newline_survives_cleaning(reviews):
-    assert not [row for row in reviews if "<br" in row[features.TEXT_KEY] or "\n" in row[features.TEXT_KEY]]
+    assert not [row for row in reviews if "<br" in row[TEXT] or "\n" in row[TEXT]]
 
 
 def test_spans_are_deterministic_for_a_seed_and_differ_across_seeds(reviews):
@@ -39,8 +43,8 @@ def test_spans_are_deterministic_for_a_seed_and_differ_across_seeds(reviews):
 
 def test_by_source_order_puts_imdb_spans_before_rotten_tomatoes(reviews):
     spans = data.split_spans(reviews, 4, order="by-source")
-    assert {row[features.SOURCE_KEY] for row in spans[0]} == {"imdb"}
-    assert {row[features.SOURCE_KEY] for row in spans[-1]} == {"rotten_tomatoes"}
+    assert {row[SOURCE] for row in spans[0]} == {"imdb"}
+    assert {row[SOURCE] for row in spans[-1]} == {"rotten_tomatoes"}
 
 
 def test_prepare_spans_writes_csv_files_with_the_source_column(tmp_path):
@@ -100,7 +104,7 @@ def test_golden_set_is_fixed_balanced_and_held_out_of_every_span(tmp_path, revie
     data.prepare_spans(tmp_path / "data", tmp_path / "golden", spans=2, seed=3)
     with open(tmp_path / "golden" / data.SPAN_FILE, newline="", encoding="utf-8") as handle:
         golden = list(csv.DictReader(handle))
-    counts = collections.Counter(row[features.SOURCE_KEY] for row in golden)
+    counts = collections.Counter(row[SOURCE] for row in golden)
     assert counts == {"imdb": data.GOLDEN_ROWS_PER_SOURCE, "rotten_tomatoes": data.GOLDEN_ROWS_PER_SOURCE}
     span_rows = 0
     for span in (1, 2):
@@ -110,4 +114,4 @@ def test_golden_set_is_fixed_balanced_and_held_out_of_every_span(tmp_path, revie
     assert span_rows + len(golden) == len(reviews)
     held_out, rest = data.split_golden(reviews)
     assert len(held_out) + len(rest) == len(reviews)
-    assert [row[features.TEXT_KEY] for row in held_out] == [row[features.TEXT_KEY] for row in golden]
+    assert [row[TEXT] for row in held_out] == [row[TEXT] for row in golden]
