@@ -199,3 +199,68 @@ def test_one_size_can_change_without_losing_the_others(tmp_path):
     assert containers["Trainer"]["resources"]["cpuLimit"] == 8
     assert containers["Trainer"]["resources"]["memoryLimit"] == 16  # the default, kept
     assert all("cpuLimit" in container["resources"] for container in containers.values())
+
+
+def _executor_input(spec: dict, bucket: str, push_destination: str) -> dict:
+    """The ExecutorInput a KFP backend hands the Pusher's step, with artifacts under `bucket`."""
+    component = spec["components"]["Pusher"]
+
+    def artifact(key: str, definitions: dict, **metadata) -> dict:
+        uri = f"{bucket}/{key}/1"
+        found = {"uri": uri, "type": definitions["artifacts"][key]["artifactType"], "metadata": metadata}
+        return {"artifacts": [found]}
+
+    inputs, outputs = component["inputDefinitions"], component["outputDefinitions"]
+    return {
+        "inputs": {
+            "artifacts": {
+                "model": artifact("model", inputs),
+                "model_blessing": artifact("model_blessing", inputs, blessed=1),
+            },
+            "parameterValues": {"push_destination": push_destination, "custom_config": "null"},
+        },
+        "outputs": {
+            "artifacts": {"pushed_model": artifact("pushed_model", outputs)},
+            "outputFile": f"{bucket}/Pusher/executor_output.json",
+        },
+    }
+
+
+def test_the_pusher_step_publishes_through_gfile_to_its_bucket(compiled, tmp_path, monkeypatch):
+    """The compiled Pusher step (entrypoint, executor, arguments) run in this process.
+
+    Its destination is on gs://; ram:// stands in for the bucket, since a test
+    reaches no network. tf.io.gfile reaches both the same way.
+    """
+    import tensorflow as tf
+    from saved_model_helpers import SCALE, files_under, load_and_call, ram_location, save_small_model
+    from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_run_executor
+
+    from serving import model_dir
+
+    _, job, _, _ = compiled
+    spec = job["pipelineSpec"]
+    container = spec["deploymentSpec"]["executors"]["Pusher_executor"]["container"]
+    assert container["command"] == ["python", "-m", kubeflow_v2_run_executor.__name__]
+    constant = spec["root"]["dag"]["tasks"]["Pusher"]["inputs"]["parameters"]["push_destination"]
+    destination = constant["runtimeValue"]["constant"]
+    serving_dir = json.loads(destination)["filesystem"]["base_directory"]
+    assert serving_dir == f"{ROOT}/serving/polarity" and serving_dir.startswith("gs://")
+    monkeypatch.chdir(tmp_path)
+    with ram_location("bucket") as bucket:
+        save_small_model(f"{bucket}/model/1/Format-Serving", work_dir=tmp_path)
+        on_ram = destination.replace(ROOT, bucket)
+        executor_input = json.dumps(_executor_input(spec, bucket, on_ram))
+        args = [executor_input if arg == "{{$}}" else arg for arg in container["args"]]
+        kubeflow_v2_run_executor.main(kubeflow_v2_run_executor._parse_flags(args))
+
+        pushed_dir = f"{bucket}/serving/polarity"
+        (version,) = model_dir.list_versions(pushed_dir)
+        published = model_dir.version_path(pushed_dir, version)
+        assert files_under(published) == files_under(f"{bucket}/model/1/Format-Serving")
+        assert load_and_call(published) == [SCALE, 2 * SCALE]
+        with tf.io.gfile.GFile(f"{bucket}/Pusher/executor_output.json") as output:
+            (pushed,) = json.load(output)["artifacts"]["pushed_model"]["artifacts"]
+        assert pushed["metadata"]["pushed"] == 1
+        assert pushed["metadata"]["pushed_destination"] == published
+    assert not [path.name for path in tmp_path.iterdir() if path.name in ("gs:", "ram:")]
