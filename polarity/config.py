@@ -453,7 +453,7 @@ class KubeflowConfig(_Section):
             )
         return value
 
-    @pydantic.field_validator("pipeline_root", "data_root", "serving_dir")
+    @pydantic.field_validator("pipeline_root", "data_root", "golden_root", "serving_dir")
     @classmethod
     def _remote_path(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(REMOTE_PATH_PATTERN, value):

@@ -160,6 +160,10 @@ def test_the_cli_compiles_and_names_the_parameters(tmp_path, capsys):
             (*KUBEFLOW, "kubeflow.pipeline_root=relative/root"),
             "kubeflow.pipeline_root: Value error, Kubeflow",
         ),
+        (
+            (*KUBEFLOW, "kubeflow.golden_root=golden"),
+            "kubeflow.golden_root: Value error, Kubeflow",
+        ),
         ((*KUBEFLOW, "kubeflow.trainer_accelerator_count=-1"), "kubeflow.trainer_accelerator_count"),
         (
             (*KUBEFLOW, "kubeflow.resources.Trainr={cpu: 2, memory_gb: 4}"),
