@@ -166,17 +166,15 @@ def cmd_run(args, config: Config) -> int:
 
 def _run_locked(config: Config) -> int:
     from pipelines.local_runner import run_local
-    from polarity import data, metadata, progress, recovery, report
+    from polarity import csv_checks, metadata, progress, recovery, report
 
-    span = data.latest_span(config.data_root, config.data.span_pattern)
-    if span is None:
-        print(
-            f"error: no span matching {config.data.span_pattern!r} in {config.data_root}. Run "
-            f"`polarity data --workspace {config.workspace}` to prepare the bundled reviews, "
-            "or set data.root to a folder of span-N/*.csv files.",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
+    check = csv_checks.check_run_inputs(
+        config.data_root, config.data.span_pattern, config.golden_root, config.data.contract()
+    )
+    if not check.ok:
+        print(check.describe(), file=sys.stderr)
+        return EXIT_USAGE if check.span is None else EXIT_FAILED
+    span = check.span
     if not config.schema_file.is_file():
         print(
             f"error: no schema at {config.schema_file}: the data has no schema yet. Make one from "
@@ -185,11 +183,6 @@ def _run_locked(config: Config) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    problems = data.encoding_problems(config.data_root, span, config.data.span_pattern)
-    if problems:
-        listing = "\n".join(f"  - {problem}" for problem in problems[:10])
-        print(f"Run halted before it started: span {span} is not UTF-8:\n{listing}", file=sys.stderr)
-        return EXIT_FAILED
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     log_path = config.workspace.absolute() / "logs" / f"run-{stamp}.log"
     for line in recovery.close_interrupted_runs(config.metadata_path, config.pipeline_root):

@@ -191,27 +191,6 @@ def write_golden(golden_root: pathlib.Path, rows: Sequence[dict[str, str]]) -> s
     return "written"
 
 
-def encoding_problems(data_root: pathlib.Path, span: int, pattern: str = DEFAULT_SPAN_PATTERN) -> list[str]:
-    """Lines of a span's files that are not UTF-8, named by file and line.
-
-    Superseded by `polarity.csv_checks.check_run_inputs`, which reports these
-    lines among the other CSV problems in the same pass; remove this once
-    `polarity run` calls that.
-    """
-    problems = []
-    for path in find_spans(data_root, pattern).spans.get(span, ()):
-        with open(path, "rb") as handle:
-            for number, line in enumerate(handle, start=1):
-                try:
-                    line.decode("utf-8")
-                except UnicodeDecodeError as error:
-                    problems.append(
-                        f"{path} line {number}: byte 0x{line[error.start]:02x} at column {error.start + 1} "
-                        "is not UTF-8; save the file as UTF-8"
-                    )
-    return problems
-
-
 def latest_span(data_root: pathlib.Path, pattern: str = DEFAULT_SPAN_PATTERN) -> int | None:
     """The highest span number among the files `pattern` matches under data_root, or None.
 

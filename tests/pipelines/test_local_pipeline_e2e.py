@@ -7,7 +7,7 @@ from ml_metadata.proto import metadata_store_pb2
 from workspace_helpers import run_cli, small_config, small_run_flags, write_small_spans
 
 from pipelines.local_runner import run_local
-from polarity import data, metadata, report
+from polarity import data, metadata, report, schema
 from serving import model_dir
 
 EXPECTED_COMPONENTS = {
@@ -115,29 +115,40 @@ def _with_rating(rows):
     return [{**row, "rating": "7"} for row in rows], (*data.COLUMNS, "rating")
 
 
-# Each spoils a span of 400 real reviews; the message must name what is wrong.
+# Each spoils a span of 400 real reviews; the message must name what is wrong. Broken CSV
+# rows are refused by `polarity run`'s preflight (polarity/csv_checks.py) before any
+# component runs; a span whose rows are each fine but too few is the DataGate's.
+PREFLIGHT = "Run halted before it started"
 BAD_SPANS = {
-    "empty-text": (_insert({"text": "", "label": "1", "source": "imdb"}), "feature 'text'"),
-    "label-2": (_insert({"text": "A fine film.", "label": "2", "source": "imdb"}), "feature 'label'"),
-    "missing-column": (_without_source, "feature 'source'"),
-    "new-column": (_with_rating, "feature 'rating'"),
+    "empty-text": (
+        _insert({"text": "", "label": "1", "source": "imdb"}),
+        "line 202: the text in column 'text' is empty",
+    ),
+    "label-2": (_insert({"text": "A fine film.", "label": "2", "source": "imdb"}), "line 202: label '2'"),
+    "missing-column": (_without_source, "'source'"),
+    "new-column": (_with_rating, "'rating'"),
     "few-rows": (lambda rows: (rows[:50], data.COLUMNS), "50 rows, fewer than data.min_rows=100"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(BAD_SPANS))
-def test_bad_span_halts_at_validation_and_pushes_nothing(tmp_path, capsys, case):
+def test_bad_span_halts_before_training_and_pushes_nothing(tmp_path, capsys, case):
     spoil, message = BAD_SPANS[case]
     config = small_config(tmp_path / "workspace")
     golden, reviews = data.split_golden(data.read_reviews())
     data.write_golden(config.golden_root, golden)
+    schema.install_bundled_schema(str(config.schema_file))
     _write_span(config, *spoil(data.split_spans(reviews, 1, limit=400)[0]))
     exit_code = run_cli("run", "--workspace", str(config.workspace), *small_run_flags())
     captured = capsys.readouterr()
     assert exit_code == 1
-    assert "Span 1" in captured.err and message in captured.err, captured.err
-    assert "nothing was trained or pushed" in captured.err
-    summary = latest_summary(config)
-    assert summary["failed_component"] == "DataGate"
-    assert "Transform" not in {component["id"] for component in summary["components"]}
+    assert message in captured.err, captured.err
+    if case == "few-rows":
+        assert "Span 1" in captured.err and "nothing was trained or pushed" in captured.err
+        summary = latest_summary(config)
+        assert summary["failed_component"] == "DataGate"
+        assert "Transform" not in {component["id"] for component in summary["components"]}
+    else:
+        assert PREFLIGHT in captured.err and "No file was changed" in captured.err
+        assert not config.metadata_path.exists()  # no component ran
     assert not config.serving_dir.exists()
