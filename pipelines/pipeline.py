@@ -19,6 +19,7 @@ from components.golden_evaluator import BLESSING_KEY as GOLDEN_BLESSING_KEY
 from components.golden_evaluator import GoldenEvaluator
 from components.pusher import AtomicPusher
 from components.text_features import TextFeatures
+from polarity.spans import GOLDEN_PATTERN
 
 PREPROCESSING_FN = "components.preprocessing.preprocessing_fn"
 RUN_FN = "components.trainer.run_fn"
@@ -224,7 +225,9 @@ def create_pipeline(
     )
     golden_example_gen = tfx.components.CsvExampleGen(
         input_base=golden_root,
-        input_config=tfx.proto.Input(splits=[tfx.proto.Input.Split(name="single_split", pattern="*.csv")]),
+        input_config=tfx.proto.Input(
+            splits=[tfx.proto.Input.Split(name="single_split", pattern=GOLDEN_PATTERN)]
+        ),
         output_config=tfx.proto.Output(
             split_config=tfx.proto.SplitConfig(
                 splits=[tfx.proto.SplitConfig.Split(name=GOLDEN_SPLIT, hash_buckets=1)]

@@ -31,7 +31,7 @@ from polarity import spans
 
 # At most this many problems of one kind are listed; the rest are counted.
 MAX_SHOWN_PER_KIND = 10
-GOLDEN_PATTERN = "*.csv"
+GOLDEN_PATTERN = spans.GOLDEN_PATTERN
 
 # Each kind of problem and how the "... and N more" line names it.
 KINDS = {

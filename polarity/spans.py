@@ -13,6 +13,8 @@ import re
 
 SPAN_SPEC = "{SPAN}"
 DEFAULT_SPAN_PATTERN = "span-{SPAN}/*.csv"
+# The golden set's files under data.golden_root (GoldenExampleGen reads the same glob).
+GOLDEN_PATTERN = "*.csv"
 
 
 @dataclasses.dataclass(frozen=True)
