@@ -170,8 +170,10 @@ class DataConfig(_Section):
     @pydantic.field_validator("span_pattern")
     @classmethod
     def _has_span(cls, value: str) -> str:
-        if "{SPAN}" not in value:
-            raise ValueError("must contain {SPAN}, e.g. 'span-{SPAN}/*.csv'")
+        if value.count("{SPAN}") != 1:
+            raise ValueError(
+                "must contain {SPAN} exactly once (as CsvExampleGen needs), e.g. 'span-{SPAN}/*.csv'"
+            )
         return value
 
     @pydantic.field_validator("classes", mode="before")
