@@ -150,3 +150,20 @@ def test_rollback_on_an_object_store_journals_and_publishes_there(tmp_path, monk
         assert rollback.serving_state(base)["rollback_of"] == BAD
         assert sorted(tf.io.gfile.listdir(root)) == ["polarity", "polarity.rollbacks.jsonl"]
     assert not (tmp_path / "ram:").exists(), "a ram:// path was written as a local folder"
+
+
+def test_polarity_rollback_on_a_ram_serving_dir(tmp_path, monkeypatch, capsys):
+    """`polarity rollback --set serving.serving_dir=ram://...` rolls back there, not in a local 'ram:'."""
+    from saved_model_helpers import ram_location, save_small_model
+
+    monkeypatch.chdir(tmp_path)
+    good = save_small_model(tmp_path / "good" / "export")
+    with ram_location() as root:
+        base = f"{root}/polarity"
+        model_dir.publish(good, base, GOOD)
+        model_dir.publish(save_small_model(tmp_path / "bad" / "export", scale=-1.0), base, BAD)
+        flags = ("--workspace", str(tmp_path / "workspace"), "--set", f"serving.serving_dir={base}")
+        assert run_cli("rollback", *flags) == 0
+        assert f"(rollback of {GOOD}; version {BAD} served before) from {base}" in capsys.readouterr().out
+        assert rollback.serving_state(base)["rollback_of"] == GOOD
+    assert not (tmp_path / "ram:").exists(), "a ram:// path was written as a local folder"
