@@ -23,6 +23,7 @@ import json
 import os
 import pathlib
 import platform
+import subprocess
 import tempfile
 import time
 from collections.abc import Sequence
@@ -337,7 +338,11 @@ def stack() -> dict:
     from importlib import metadata
 
     packages = ("tfx", "tensorflow", "tensorflow-transform", "tensorflow-data-validation", "scikit-learn")
+    commit = subprocess.run(
+        ["git", "describe", "--always", "--dirty"], capture_output=True, text=True, check=False
+    ).stdout.strip()
     return {
+        "commit": commit or None,
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         **{package: metadata.version(package) for package in packages},
