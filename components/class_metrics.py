@@ -10,7 +10,7 @@ The Evaluator imports this module by path (`MetricConfig(module=...)`).
 """
 
 import numpy as np
-from tensorflow_model_analysis.metrics import metric_types
+from tensorflow_model_analysis.metrics import metric_types, metric_util
 from tensorflow_model_analysis.metrics import multi_class_confusion_matrix_metrics as mc
 
 ACCURACY = "accuracy"
@@ -91,9 +91,11 @@ def _whole(compute):
     def create(num_classes, name, eval_config=None, model_name="", output_name="", example_weighted=False):
         return _derived(name, num_classes, compute, eval_config, model_name, output_name, example_weighted)
 
-    return create
+    # Called once per model (candidate and baseline) and output, each reading its own labels.
+    return metric_util.merge_per_key_computations(create)
 
 
+@metric_util.merge_per_key_computations
 def _per_class(name, num_classes, eval_config=None, model_name="", output_name="", example_weighted=False):
     return _derived(name, num_classes, None, eval_config, model_name, output_name, example_weighted)
 
