@@ -74,14 +74,12 @@ class PolarityProcess:
         ML Metadata, not the console: the progress lines stop once Transform
         starts (Beam takes over the root logger).
         """
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if _running(metadata_path, component):
-                return
-            if self.process.poll() is not None:
-                raise AssertionError(f"polarity ended before {component} ran:\n" + self.finish()[1])
-            time.sleep(0.2)
-        raise AssertionError(f"{component} did not start in {timeout} s")
+        try:
+            wait_until_running(metadata_path, component, self.process, timeout)
+        except AssertionError as error:
+            if self.process.poll() is None:
+                raise
+            raise AssertionError(f"{error}:\n{self.finish()[1]}") from None
 
     def kill(self) -> int:
         """SIGKILL to the whole process group, as an OOM killer or a power cut would; the exit code."""
@@ -94,3 +92,14 @@ class PolarityProcess:
         while (line := self._queue.get(timeout=30)) is not None:
             self.lines.append(line)
         return code, "\n".join(self.lines)
+
+
+def wait_until_running(metadata_path: pathlib.Path, component: str, process, timeout: float = 180) -> None:
+    """Waits until ML Metadata records the component's execution as RUNNING, while `process` lives."""
+    deadline = time.monotonic() + timeout
+    while not _running(metadata_path, component):
+        if process.poll() is not None:
+            raise AssertionError(f"the process ended (exit {process.returncode}) before {component} ran")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{component} did not start in {timeout} s")
+        time.sleep(0.2)

@@ -1,28 +1,18 @@
-"""The Airflow DAG file: it loads, mirrors the local pipeline's graph, and runs end to end.
+"""The Airflow DAG file: it loads fast, mirrors the local pipeline's graph, and runs end to end.
 
 Airflow configures itself (database, logging) on import, so each check runs in a
-child process with AIRFLOW_HOME in a temporary directory; nothing leaks into
-the other tests.
+child process with AIRFLOW_HOME in a temporary directory (tests/airflow_helpers.py);
+nothing leaks into the other tests.
 """
 
-import json
-import os
-import pathlib
-import subprocess
-import sys
-import textwrap
-
 import pytest
-import yaml
+from airflow_helpers import DAG_FILE, RUN_DAG_TEST, run_airflow_code, write_config
 from workspace_helpers import small_config, write_small_spans
 
 pytest.importorskip("airflow", reason="the airflow extra is not installed")
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-DAG_FILE = REPO / "pipelines" / "airflow_dag.py"
-
 LOAD_DAG = """
-import json
+import json, sys
 from airflow.models import DagBag
 bag = DagBag(dag_folder={dag_file!r}, include_examples=False)
 dag = bag.dags.get("{dag_id}")
@@ -33,53 +23,9 @@ print("RESULT " + json.dumps({{
     "start_date": dag.start_date.isoformat() if dag else None,
     "catchup": dag.catchup if dag else None,
     "retries": dag.default_args.get("retries") if dag else None,
+    "imported": sorted(name for name in ("tensorflow", "tfx") if name in sys.modules),
 }}))
 """
-
-RUN_DAG = """
-import json
-from airflow.utils import db
-db.initdb()
-from pipelines.airflow_dag import DAG
-run = DAG.test()
-states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
-print("RESULT " + json.dumps({"state": str(run.state), "tasks": states}))
-"""
-
-
-def _write_config(config, path: pathlib.Path, **airflow) -> pathlib.Path:
-    tree = config.model_dump(mode="json")
-    tree["airflow"].update(airflow)
-    path.write_text(yaml.safe_dump(tree), encoding="utf-8")
-    return path
-
-
-def _run_airflow(code: str, tmp_path: pathlib.Path, config_file: pathlib.Path, timeout: int) -> dict:
-    """Runs `code` in a child Python with a private AIRFLOW_HOME; returns its RESULT line, parsed."""
-    home = tmp_path / "airflow_home"
-    home.mkdir(exist_ok=True)
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(DAG_FILE.parent),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
-        "POLARITY_CONFIG": str(config_file),
-        "PYTHONPATH": str(REPO),
-    }
-    env.pop("POLARITY_WORKSPACE", None)
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-    output = f"{done.stdout[-3000:]}\n{done.stderr[-6000:]}"
-    assert done.returncode == 0 and lines, f"airflow child failed:\n{output}"
-    return {**json.loads(lines[-1][len("RESULT ") :]), "log": output}
 
 
 def _local_graph(config) -> dict:
@@ -91,20 +37,36 @@ def _local_graph(config) -> dict:
 
 def test_dag_loads_with_the_local_pipelines_graph_and_the_configured_schedule(tmp_path):
     config = small_config(tmp_path / "workspace")
-    config_file = _write_config(
+    config_file = write_config(
         config, tmp_path / "polarity.yaml", schedule="30 4 * * 1", start_date="2025-06-01", retries=3
     )
+    load = LOAD_DAG.format(dag_file=str(DAG_FILE), dag_id=config.pipeline_name)
 
-    loaded = _run_airflow(
-        LOAD_DAG.format(dag_file=str(DAG_FILE), dag_id=config.pipeline_name), tmp_path, config_file, 300
-    )
+    first = run_airflow_code(load, tmp_path, config_file, 300)
+    again = run_airflow_code(load, tmp_path, config_file, 300)
 
-    assert loaded["import_errors"] == {}
-    assert loaded["graph"] == _local_graph(config)
-    assert loaded["schedule"] == "30 4 * * 1"
-    assert loaded["start_date"].startswith("2025-06-01")
-    assert loaded["catchup"] is False
-    assert loaded["retries"] == 3
+    for loaded in (first, again):
+        assert loaded["import_errors"] == {}
+        assert loaded["graph"] == _local_graph(config)
+        assert loaded["schedule"] == "30 4 * * 1"
+        assert loaded["start_date"].startswith("2025-06-01")
+        assert loaded["catchup"] is False
+        assert loaded["retries"] == 3
+    # Airflow parses the file again and again: once the graph is known, without TensorFlow or TFX.
+    assert again["imported"] == [], again["log"]
+
+
+def test_a_changed_configuration_rebuilds_the_graph(tmp_path):
+    config = small_config(tmp_path / "workspace")
+    config_file = write_config(config, tmp_path / "polarity.yaml")
+    load = LOAD_DAG.format(dag_file=str(DAG_FILE), dag_id=config.pipeline_name)
+    run_airflow_code(load, tmp_path, config_file, 300)
+
+    write_config(config, config_file, retries=4)
+    changed = run_airflow_code(load, tmp_path, config_file, 300)
+
+    assert changed["imported"] == ["tensorflow", "tfx"], "a new key must rebuild the graph with TFX"
+    assert changed["graph"] == _local_graph(config) and changed["retries"] == 4
 
 
 def test_dag_test_runs_the_whole_pipeline_and_pushes_a_model(tmp_path):
@@ -112,9 +74,9 @@ def test_dag_test_runs_the_whole_pipeline_and_pushes_a_model(tmp_path):
         tmp_path / "workspace", "training.epochs=2", "evaluation.accuracy_floor=0.6", "data.min_rows=100"
     )
     write_small_spans(config, rows=1500)
-    config_file = _write_config(config, tmp_path / "polarity.yaml", retries=0)
+    config_file = write_config(config, tmp_path / "polarity.yaml", retries=0)
 
-    result = _run_airflow(RUN_DAG, tmp_path, config_file, 600)
+    result = run_airflow_code(RUN_DAG_TEST, tmp_path, config_file, 600)
 
     unfinished = {task: state for task, state in result["tasks"].items() if state != "success"}
     assert result["state"] == "success" and not unfinished, f"{unfinished}\n{result['log']}"
