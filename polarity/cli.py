@@ -80,8 +80,25 @@ def _load(args) -> Config:
     return load_config(args.config, args.overrides, workspace=args.workspace)
 
 
+def _uri_refused(what: str, *locations) -> bool:
+    """Prints why `what` needs local folders when one of `locations` is a URI; True if so."""
+    from serving.model_dir import is_uri
+
+    uris = [str(location) for location in locations if is_uri(location)]
+    if uris:
+        print(
+            f"error: {what} reads and writes local folders, not {', '.join(uris)}: run it on local "
+            "folders and copy the result to the bucket (e.g. `gsutil -m cp -r`).",
+            file=sys.stderr,
+        )
+    return bool(uris)
+
+
 def cmd_data(args, config: Config) -> int:
     from polarity import data, schema  # noqa: F811 (module, not the DataError import)
+
+    if _uri_refused("polarity data", config.data_root, config.golden_root):
+        return EXIT_USAGE
 
     summaries = data.prepare_spans(
         config.data_root,
@@ -107,6 +124,9 @@ def _span_glob(config: Config, span: int) -> str:
 def cmd_schema(args, config: Config) -> int:
     from polarity import data, schema
 
+    if _uri_refused("polarity schema", config.data_root):
+        return EXIT_USAGE
+
     span = (
         args.span if args.span is not None else data.latest_span(config.data_root, config.data.span_pattern)
     )
@@ -114,7 +134,7 @@ def cmd_schema(args, config: Config) -> int:
         print(f"error: no span matching {config.data.span_pattern!r} in {config.data_root}", file=sys.stderr)
         return EXIT_USAGE
     target = str(config.schema_file)
-    if os.path.exists(target) and not args.force:
+    if schema.exists(target) and not args.force:
         print(
             f"error: {target} exists; pass --force to replace it with one inferred from span {span}",
             file=sys.stderr,
@@ -166,16 +186,21 @@ def cmd_run(args, config: Config) -> int:
 
 def _run_locked(config: Config) -> int:
     from pipelines.local_runner import run_local
-    from polarity import csv_checks, metadata, progress, recovery, report
+    from polarity import csv_checks, metadata, progress, recovery, report, schema
+    from serving.model_dir import is_uri
 
-    check = csv_checks.check_run_inputs(
-        config.data_root, config.data.span_pattern, config.golden_root, config.data.contract()
-    )
-    if not check.ok:
-        print(check.describe(), file=sys.stderr)
-        return EXIT_USAGE if check.span is None else EXIT_FAILED
-    span = check.span
-    if not config.schema_file.is_file():
+    span = "newest"
+    if is_uri(config.data_root) or is_uri(config.golden_root):
+        print(f"Note: the CSV preflight reads local files only; {config.data_root} is checked by validation.")
+    else:
+        check = csv_checks.check_run_inputs(
+            config.data_root, config.data.span_pattern, config.golden_root, config.data.contract()
+        )
+        if not check.ok:
+            print(check.describe(), file=sys.stderr)
+            return EXIT_USAGE if check.span is None else EXIT_FAILED
+        span = check.span
+    if not schema.exists(str(config.schema_file)):
         print(
             f"error: no schema at {config.schema_file}: the data has no schema yet. Make one from "
             f"span {span} with `polarity schema` (same --config/--workspace/--set flags), check what "

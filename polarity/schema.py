@@ -25,21 +25,33 @@ def bundled_schema_path() -> str:
 
 
 def _read(path: str) -> str:
-    with open(path, encoding="utf-8") as handle:
+    import tensorflow as tf
+
+    with tf.io.gfile.GFile(path, "r") as handle:
         return handle.read()
 
 
+def exists(path: str) -> bool:
+    """Whether a schema file is at `path`, a local path or a URI (gs://...)."""
+    import tensorflow as tf
+
+    return tf.io.gfile.exists(str(path))
+
+
 def _write(path: str, text: str) -> None:
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    """Writes `text` to a local path (write then rename) or a URI (one object), never half-written."""
+    import tensorflow as tf
+
+    tf.io.gfile.makedirs(os.path.dirname(path) or ".")
     staging = f"{path}.tmp"
-    with open(staging, "w", encoding="utf-8") as handle:
+    with tf.io.gfile.GFile(staging, "w") as handle:
         handle.write(text)
-    os.replace(staging, path)
+    tf.io.gfile.rename(staging, path, overwrite=True)
 
 
 def install_bundled_schema(schema_file: str) -> str:
     """Copies the bundled reviews' schema to `schema_file` unless one is there; "written" or "kept"."""
-    if os.path.exists(schema_file):
+    if exists(schema_file):
         return "kept"
     _write(schema_file, _read(bundled_schema_path()))
     return "written"

@@ -38,6 +38,6 @@ def test_a_span_with_non_utf8_bytes_is_refused_naming_file_and_line(tmp_path, ca
     (span / "reviews.csv").write_bytes(b"text,label,source\nfine film,1,imdb\ncaf\xe9 cr\xe8me,1,imdb\n")
     assert run_cli("run", "--workspace", str(tmp_path)) == 1
     err = capsys.readouterr().err
-    assert "span 1 is not UTF-8" in err
-    assert "reviews.csv line 3: byte 0xe9 at column 4" in err
+    assert "Run halted before it started" in err
+    assert "reviews.csv line 3: byte 0xe9 at column 4 is not UTF-8" in err
     assert not (tmp_path / "metadata.sqlite").exists()

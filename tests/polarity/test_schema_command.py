@@ -73,7 +73,26 @@ def test_a_contract_column_missing_from_the_span_is_named(tmp_path, capsys):
 
 def test_a_run_without_a_schema_says_how_to_make_one(tmp_path, capsys):
     _span(tmp_path, "text,label,source\nfine,1,a\n")
+    golden = tmp_path / "golden" / "golden.csv"
+    golden.parent.mkdir()
+    golden.write_text("text,label,source\ngood,1,a\n", encoding="utf-8")
     assert run_cli("run", "--workspace", str(tmp_path)) == 2
     err = capsys.readouterr().err
     assert "no schema at" in err and "polarity schema" in err
     assert "site-packages" not in err
+
+
+def test_the_schema_file_may_be_a_uri(tmp_path, capsys):
+    import tensorflow as tf
+
+    _span(tmp_path, "text,label,source\n" + "".join(f"t {i},{i % 2},a\n" for i in range(40)))
+    target = f"ram://schema-test-{tmp_path.name}/schema.pbtxt"
+    assert run_cli("schema", "--workspace", str(tmp_path), "--set", f"data.schema_file={target}") == 0
+    assert "feature {" in tf.io.gfile.GFile(target).read()
+    assert not (pathlib.Path.cwd() / "ram:").exists()
+
+
+def test_polarity_data_refuses_to_write_a_bucket_as_a_local_folder(tmp_path, capsys):
+    assert run_cli("data", "--workspace", str(tmp_path), "--set", "data.root=gs://bucket/spans") == 2
+    assert "gs://bucket/spans" in capsys.readouterr().err
+    assert not (pathlib.Path.cwd() / "gs:").exists()
