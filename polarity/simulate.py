@@ -13,8 +13,11 @@ import pathlib
 import random
 import sys
 
-from components import features
 from polarity import data
+from polarity.data import BUNDLED_CONTRACT
+
+# The simulation replays the bundled reviews, whose columns the default contract names.
+_TEXT, _LABEL = BUNDLED_CONTRACT.text_column, BUNDLED_CONTRACT.label_column
 
 # Each fault takes the span's rows and a seeded Random and returns new rows.
 FAULTS = {
@@ -23,12 +26,10 @@ FAULTS = {
     # Heavy label noise: the model trained on it regresses.
     "label-noise": lambda rows, rng: [_flip(row) if rng.random() < 0.4 else row for row in rows],
     # Nearly all positive: a jump in label balance.
-    "label-jump": lambda rows, rng: [
-        row for row in rows if row[features.LABEL_KEY] == "1" or rng.random() < 0.1
-    ],
+    "label-jump": lambda rows, rng: [row for row in rows if row[_LABEL] == "1" or rng.random() < 0.1],
     # A few reviews lost their text.
     "empty-text": lambda rows, rng: [
-        {**row, features.TEXT_KEY: ""} if index % 50 == 0 else row for index, row in enumerate(rows)
+        {**row, _TEXT: ""} if index % 50 == 0 else row for index, row in enumerate(rows)
     ],
     # A handful of rows.
     "few-rows": lambda rows, rng: rows[:20],
@@ -36,7 +37,7 @@ FAULTS = {
 
 
 def _flip(row: dict) -> dict:
-    return {**row, features.LABEL_KEY: "0" if row[features.LABEL_KEY] == "1" else "1"}
+    return {**row, _LABEL: "0" if row[_LABEL] == "1" else "1"}
 
 
 def parse_injections(items) -> dict:
@@ -102,14 +103,15 @@ def render_entry(entry: dict) -> str:
 
 def simulate(config, spans: int, rows: int | None, seed: int, injections: dict, out=None) -> list:
     """Writes and runs the spans in turn, printing a line each to `out` (stdout);
-    returns the timeline entries."""
+    returns the timeline entries. Hold the workspace lock around it (cmd_simulate does)."""
     out = out or sys.stdout
     from pipelines.local_runner import run_local
-    from polarity import metadata, report
+    from polarity import metadata, report, schema
 
     golden, reviews = data.split_golden(data.read_reviews())
     parts = plan_spans(reviews, spans, rows, seed, injections)
     data.write_golden(config.golden_root, golden)
+    schema.install_bundled_schema(str(config.schema_file))
     timeline = []
     for span, span_rows in enumerate(parts, start=1):
         data.write_span(config.data_root, span, data.render_csv(span_rows))
@@ -119,7 +121,10 @@ def simulate(config, spans: int, rows: int | None, seed: int, injections: dict, 
         except Exception as error:  # a halted span is part of the timeline
             failure = f"{type(error).__name__}: {error}"
         summary = report.run_summary(
-            metadata.open_store(config.metadata_path), config.pipeline_name, serving_dir=config.serving_dir
+            metadata.open_store(config.metadata_path),
+            config.pipeline_name,
+            serving_dir=config.serving_dir,
+            classes=config.data.classes,
         )
         entry = timeline_entry(span, injections.get(span), summary, failure)
         timeline.append(entry)
