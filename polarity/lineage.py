@@ -80,7 +80,7 @@ def _training_data(store, model: metadata_store_pb2.Artifact) -> tuple:
     return trainer, raw
 
 
-def _baseline_metrics(evaluation_uri: str) -> dict[str, float]:
+def _baseline_metrics(evaluation_uri: str, classes: tuple) -> dict[str, float]:
     """The baseline model's overall metrics from the evaluation that compared it."""
     values = {}
     for record in tfma.load_metrics(evaluation_uri):
@@ -89,11 +89,11 @@ def _baseline_metrics(evaluation_uri: str) -> dict[str, float]:
         for item in record.metric_keys_and_values:
             if item.key.model_name == "baseline" and not item.key.is_diff:
                 if item.key.name in report.METRIC_NAMES:
-                    values[report.METRIC_NAMES[item.key.name]] = round(item.value.double_value.value, 4)
+                    values[report.metric_name(item.key, classes)] = round(item.value.double_value.value, 4)
     return values
 
 
-def _baseline(store, evaluator, evaluation_uri: str | None) -> dict | None:
+def _baseline(store, evaluator, evaluation_uri: str | None, classes: tuple) -> dict | None:
     models = metadata.linked_artifacts(store, evaluator.id, _INPUT, "baseline_model") if evaluator else []
     if not models:
         return None
@@ -102,11 +102,11 @@ def _baseline(store, evaluator, evaluation_uri: str | None) -> dict | None:
         "model_uri": models[0].uri,
         "pushed_version": _pushed_version_of_model(store, models[0].id),
         "trained_in_run": _run_of(store, trainer),
-        "metrics": _baseline_metrics(evaluation_uri) if evaluation_uri else {},
+        "metrics": _baseline_metrics(evaluation_uri, classes) if evaluation_uri else {},
     }
 
 
-def _evaluation(store, pusher) -> dict:
+def _evaluation(store, pusher, classes: tuple) -> dict:
     blessings = metadata.linked_artifacts(store, pusher.id, _INPUT, "model_blessing")
     gate = _producer(store, blessings[0].id) if blessings else None
     # The Pusher reads the BlessingGate's verdict; the span Evaluator's is one of its inputs.
@@ -117,8 +117,8 @@ def _evaluation(store, pusher) -> dict:
     return {
         "blessed": bool(blessings and metadata.custom_value(blessings[0], "blessed")),
         "evaluated_in_run": _run_of(store, evaluator),
-        "metrics": report.evaluation_metrics(uri) if uri else {},
-        "baseline": _baseline(store, evaluator, uri),
+        "metrics": report.evaluation_metrics(uri, classes) if uri else {},
+        "baseline": _baseline(store, evaluator, uri, classes),
     }
 
 
@@ -132,8 +132,10 @@ def _resolve_version(serving_dir, version: int | None) -> tuple[int, int | None]
     return version, (rollback.origin(version, copies) if version in copies else None)
 
 
-def model_lineage(store, serving_dir, version: int | None = None) -> dict:
+def model_lineage(store, serving_dir, version: int | None = None, classes: tuple = ()) -> dict:
     """The lineage of a pushed version (default: the served one) as a JSON-ready dict.
+
+    `classes` (the dataset contract's class names) name the per-class metrics.
 
     Raises:
       LineageError: the version was not pushed by a pipeline run in this store.
@@ -162,7 +164,7 @@ def model_lineage(store, serving_dir, version: int | None = None) -> dict:
         "model_uri": models[0].uri if models else None,
         "spans": sorted({data_gate.span_of(item) for item in examples}),
         "examples": [item.uri for item in examples],
-        **_evaluation(store, pusher),
+        **_evaluation(store, pusher, tuple(classes)),
     }
 
 

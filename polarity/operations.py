@@ -89,7 +89,7 @@ def cmd_lineage(args, config: Config) -> int:
 
     try:
         store = metadata.open_store(config.metadata_path)
-        found = lineage.model_lineage(store, config.serving_dir, args.version)
+        found = lineage.model_lineage(store, config.serving_dir, args.version, classes=config.data.classes)
     except (FileNotFoundError, lineage.LineageError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -38,7 +38,8 @@ def slice_name(slice_key) -> str:
     return ",".join(parts) or "overall"
 
 
-def _metric_name(key, classes: tuple) -> str:
+def metric_name(key, classes: tuple = ()) -> str:
+    """The summary name of a TFMA metric key: "accuracy", "recall/<class name>", ..."""
     name = METRIC_NAMES[key.name]
     if key.HasField("sub_key") and key.sub_key.HasField("class_id"):
         class_id = key.sub_key.class_id.value
@@ -59,7 +60,7 @@ def evaluation_metrics(evaluation_uri: str, classes: tuple = ()) -> dict[str, di
         for item in record.metric_keys_and_values:
             if item.key.is_diff or item.key.model_name == "baseline" or item.key.name not in METRIC_NAMES:
                 continue
-            values[_metric_name(item.key, classes)] = round(item.value.double_value.value, 4)
+            values[metric_name(item.key, classes)] = round(item.value.double_value.value, 4)
     return dict(sorted(metrics.items(), key=lambda entry: (entry[0] != "overall", entry[0])))
 
 
