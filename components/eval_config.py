@@ -10,6 +10,12 @@ from components.contract import DatasetContract
 # The metrics blessing may judge (config `evaluation.metric`), as TFMA names them.
 BLESSING_METRICS = (class_metrics.ACCURACY, class_metrics.MACRO_F1)
 
+# Per-class plots for the run report (polarity/html_report.py): each class against the
+# rest. Few buckets and thresholds keep the Evaluator's output small; a reliability
+# diagram reads best with ten bins, ROC and precision-recall curves with a hundred points.
+CALIBRATION_BUCKETS = 10
+CURVE_THRESHOLDS = 100
+
 
 def span_slicing_specs(contract: DatasetContract) -> list:
     """Overall, by each slice column, and by text-length bucket."""
@@ -37,6 +43,22 @@ def _metric(class_name: str, num_classes: int, threshold=None) -> tfma.MetricCon
             tfma.PerSliceMetricThreshold(slicing_specs=[tfma.SlicingSpec()], threshold=threshold)
         )
     return config
+
+
+def per_class_plots_spec(num_classes: int) -> tfma.MetricsSpec:
+    """Calibration and confusion-matrix-at-thresholds plots (ROC, precision-recall), one
+    class against the rest for each class. They carry no thresholds: blessing ignores them."""
+    return tfma.MetricsSpec(
+        binarize=tfma.BinarizationOptions(class_ids={"values": list(range(num_classes))}),
+        metrics=[
+            tfma.MetricConfig(
+                class_name="CalibrationPlot", config=json.dumps({"num_buckets": CALIBRATION_BUCKETS})
+            ),
+            tfma.MetricConfig(
+                class_name="ConfusionMatrixPlot", config=json.dumps({"num_thresholds": CURVE_THRESHOLDS})
+            ),
+        ],
+    )
 
 
 def build_eval_config(
@@ -87,6 +109,7 @@ def build_eval_config(
                     ),
                     tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot"),
                 ]
-            )
+            ),
+            per_class_plots_spec(num_classes),
         ],
     )
