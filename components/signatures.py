@@ -6,6 +6,9 @@
 - `predict_text`: a batch of raw strings in `text` -> `classes`, `scores` (REST, humans).
 - `transform_features`: serialized tf.Example -> transformed features, the class id
   among them (TFMA's labels and slices).
+- `explain_text`: raw strings in `text` -> the model's tokens, each token's exact
+  attribution to each class's log-odds, base values, log-odds, `classes` and `scores`
+  (components/explain.py), computed in the graph from the model's own weights.
 
 The model describes itself: servers and clients learn the classes from `classes`.
 """
@@ -17,8 +20,9 @@ import tensorflow as tf
 import tensorflow_transform as tft
 from tensorflow.core.protobuf import saved_model_pb2
 
-from components import features
+from components import explain, features
 from components.contract import DatasetContract
+from components.text_features import TextFeatures
 
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 WARMUP_TEXTS = (
@@ -38,9 +42,17 @@ def dense_model_inputs(transformed: dict) -> dict:
 class _ExportModule(tf.Module):
     """Holds the model and the TFT graph so that SavedModel tracks both."""
 
-    def __init__(self, model, tf_transform_output: tft.TFTransformOutput, contract: DatasetContract):
+    def __init__(
+        self,
+        model,
+        tf_transform_output: tft.TFTransformOutput,
+        contract: DatasetContract,
+        text_features: TextFeatures,
+    ):
         super().__init__()
         self.model = model
+        self._weights = explain.additive_weights(model)
+        self._text_features = text_features
         self.tft_layer = tf_transform_output.transform_features_layer()
         raw_spec = tf_transform_output.raw_feature_spec()
         self._text_column = contract.text_column
@@ -63,6 +75,16 @@ class _ExportModule(tf.Module):
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=features.TEXT_INPUT_KEY)])
     def predict_text(self, text):
         return self._classify({self._text_column: tf.reshape(text, [-1, 1])})
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=features.TEXT_INPUT_KEY)])
+    def explain_text(self, text):
+        transformed = self.tft_layer({self._text_column: tf.reshape(text, [-1, 1])})
+        ids = transformed[features.NGRAM_IDS_KEY]
+        shifted = tf.SparseTensor(ids.indices, ids.values + 1, ids.dense_shape)
+        outputs = explain.explain(text, shifted, self._weights, self._text_features)
+        scores = tf.cast(self.model(dense_model_inputs(transformed), training=False), tf.float32)
+        classes = tf.tile(tf.expand_dims(self._class_names, 0), [tf.shape(scores)[0], 1])
+        return {**outputs, features.CLASSES_KEY: classes, features.SCORES_KEY: scores}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=features.TRANSFORM_INPUT_KEY)])
     def transform_features(self, examples):
@@ -138,13 +160,24 @@ def export_model(
     export_dir: str,
     contract: DatasetContract,
     model_name: str,
+    text_features: TextFeatures,
 ) -> None:
-    """Saves the model with its three signatures and TF Serving warm-up requests."""
-    module = _ExportModule(model, tf_transform_output, contract)
+    """Saves the model with its four signatures and TF Serving warm-up requests.
+
+    Raises:
+      ValueError: the explanation's closed form does not reproduce the model's scores
+        on the warm-up texts (components/explain.py), so nothing is saved.
+    """
+    module = _ExportModule(model, tf_transform_output, contract, text_features)
+    explained = module.explain_text(tf.constant(WARMUP_TEXTS))
+    explain.check_reproduces_scores(
+        explained[explain.LOG_ODDS_KEY].numpy(), explained[features.SCORES_KEY].numpy()
+    )
     signatures = {
         features.SERVING_SIGNATURE: module.serve_examples,
         features.PREDICT_TEXT_SIGNATURE: module.predict_text,
         features.TRANSFORM_SIGNATURE: module.transform_features,
+        explain.EXPLAIN_SIGNATURE: module.explain_text,
     }
     tf.saved_model.save(module, export_dir, signatures=signatures)
     mark_classify_signature(export_dir)

@@ -6,19 +6,39 @@ from tfx import v1 as tfx
 from components import features, signatures, training
 from components.contract import DatasetContract
 from components.hyperparameters import Hyperparameters
+from components.text_features import TextFeatures
 
 MODEL_NAME_KEY = "model_name"
 HYPERPARAMETERS_KEY = "hyperparameters"
 CONTRACT_KEY = "contract"
+TEXT_FEATURES_KEY = "text_features"
 
 
-def trainer_config(hyperparameters: dict, contract: DatasetContract, model_name: str) -> dict:
-    """The Trainer `custom_config` that `run_fn` reads."""
+def trainer_config(
+    hyperparameters: dict, contract: DatasetContract, model_name: str, text_features: TextFeatures
+) -> dict:
+    """The Trainer `custom_config` that `run_fn` reads.
+
+    The text features are Transform's own (`preprocessing.transform_config`): the
+    exported `explain_text` signature needs the n-gram ranges to know which tokens
+    each n-gram spans.
+    """
     return {
         HYPERPARAMETERS_KEY: hyperparameters,
         CONTRACT_KEY: contract.to_dict(),
         MODEL_NAME_KEY: model_name,
+        TEXT_FEATURES_KEY: text_features.to_dict(),
     }
+
+
+def _text_features(custom_config: dict) -> TextFeatures:
+    if TEXT_FEATURES_KEY not in custom_config:
+        raise ValueError(
+            f"the Trainer's custom_config has no {TEXT_FEATURES_KEY!r} (the n-gram ranges Transform "
+            f"used); build it with components.trainer.trainer_config, or add Transform's "
+            f"{TEXT_FEATURES_KEY!r} to a trainer_config given at run time"
+        )
+    return TextFeatures.from_dict(custom_config[TEXT_FEATURES_KEY])
 
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
@@ -26,6 +46,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     custom_config = fn_args.custom_config or {}
     hparams = Hyperparameters.from_config(custom_config.get(HYPERPARAMETERS_KEY))
     contract = DatasetContract.from_dict(custom_config[CONTRACT_KEY])
+    text_features = _text_features(custom_config)
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
     schema = tf_transform_output.transformed_metadata.schema
     vocab_size = features.ngram_ids(tf_transform_output.vocabulary_size_by_name(features.VOCAB_NAME))
@@ -47,4 +68,5 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         fn_args.serving_model_dir,
         contract,
         custom_config.get(MODEL_NAME_KEY, "model"),
+        text_features,
     )

@@ -116,7 +116,7 @@ def create_pipeline(
         The verdicts are the same; a re-run with no new data re-evaluates the
         model it pushed against itself instead of being cached.
     """
-    custom_config = trainer.trainer_config(hyperparameters, contract, model_name)
+    custom_config = trainer.trainer_config(hyperparameters, contract, model_name, text_features)
     input_base, range_config = data_root, None
     # Only the data gate's error message uses the full pattern.
     input_pattern = os.path.join(data_root, span_pattern)

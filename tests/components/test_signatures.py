@@ -6,7 +6,7 @@ import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_serving.apis import prediction_log_pb2
 
-from components import features, signatures
+from components import explain, features, signatures
 from polarity.data import BUNDLED_CONTRACT
 
 POSITIVE = "An absolutely wonderful, moving film with brilliant performances. I loved it."
@@ -27,11 +27,12 @@ def _positive(outputs):
     return outputs[features.SCORES_KEY].numpy()[:, CLASSES.index("positive")]
 
 
-def test_exports_the_three_signatures(loaded):
+def test_exports_the_four_signatures(loaded):
     assert set(loaded.signatures) == {
         features.SERVING_SIGNATURE,
         features.PREDICT_TEXT_SIGNATURE,
         features.TRANSFORM_SIGNATURE,
+        explain.EXPLAIN_SIGNATURE,
     }
 
 
