@@ -33,7 +33,12 @@ setuptools.setup(
             "tensorflow-serving-api",
             "uvloop>=0.19; sys_platform != 'win32'",
         ],
-        "kubeflow": ["kfp-pipeline-spec==0.2.2"],
+        # KubeflowV2DagRunner: TFX 1.16's needs 0.2.2 (protobuf 3); TFX 1.21's, on protobuf 6,
+        # a 2.x below 2.17 (TFX 1.21's own bound). The Python version tells the stacks apart.
+        "kubeflow": [
+            "kfp-pipeline-spec==0.2.2; python_version < '3.11'",
+            "kfp-pipeline-spec>=2.14,<2.17; python_version >= '3.11'",
+        ],
         "airflow": ["apache-airflow>=2.10,<3"],
         "dev": ["pytest", "pytest-timeout", "pytest-xdist", "ruff", "scikit-learn"],
     },
