@@ -21,9 +21,11 @@ def _figure(width: float = 4.2, height: float = 2.8) -> tuple:
 
 
 def _svg(figure: Figure) -> str:
+    """The figure as an <svg> element titled by its axes' title (no date: same input, same SVG)."""
     buffer = io.StringIO()
+    title = figure.axes[0].get_title() if figure.axes else ""
     with matplotlib.rc_context(_STYLE):
-        figure.savefig(buffer, format="svg")
+        figure.savefig(buffer, format="svg", metadata={"Date": None, "Title": title})
     text = buffer.getvalue()
     return text[text.index("<svg") :]
 
@@ -117,33 +119,45 @@ def curves(series: list, title: str, xlabel: str, ylabel: str, diagonal: bool = 
         return _svg(figure)
 
 
-def timeline(spans: list, series: list, title: str, ylabel: str, marks: list = ()) -> str:
-    """Lines over spans: series is [(label, values with None for gaps)]; marks is
-    [(span, text, colour)] drawn as vertical lines with their text (halts, warnings)."""
+def timeline(runs: list, labels: list, series: list, title: str, ylabel: str, marks: list = ()) -> str:
+    """Lines over runs: series is [(label, values with None for gaps)]; marks is
+    [(run, text, colour)] drawn as vertical lines with their text (halts, warnings)."""
     with matplotlib.rc_context(_STYLE):
-        figure, axes = _figure(7.5, 3.2)
+        figure, axes = _figure(7.5, 3.4)
         for index, (label, values) in enumerate(series):
-            points = [(span, value) for span, value in zip(spans, values, strict=True) if value is not None]
+            points = [(run, value) for run, value in zip(runs, values, strict=True) if value is not None]
             if points:
-                axes.plot(
-                    *zip(*points, strict=True), label=label, color=colour(index), marker="o", markersize=4
-                )
-        for span, text, shade in marks:
-            axes.axvline(span, color=shade, linewidth=1, linestyle="--")
+                xs, ys = zip(*points, strict=True)
+                axes.plot(xs, ys, label=label, color=colour(index), marker="o", markersize=4)
+        for run, text, shade in marks:
+            axes.axvline(run, color=shade, linewidth=1, linestyle="--")
             axes.annotate(
-                text,
-                (span, 1),
-                xycoords=("data", "axes fraction"),
-                rotation=90,
-                va="top",
-                ha="right",
-                color=shade,
-                fontsize=7,
+                text, (run, 0.02), xycoords=("data", "axes fraction"), rotation=90, ha="right", color=shade
             )
-        axes.set_xticks(list(spans))
-        axes.set_xlabel("span")
+        axes.set_xticks(list(runs), labels)
+        axes.set_xlabel("run")
         axes.set_ylabel(ylabel)
         axes.set_title(title)
         if series:
-            axes.legend(fontsize=7, loc="lower left")
+            axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+        return _svg(figure)
+
+
+def steps(runs: list, labels: list, values: list, levels: list, title: str) -> str:
+    """A step line over runs through categorical levels (e.g. the model version served)."""
+    with matplotlib.rc_context(_STYLE):
+        figure, axes = _figure(7.5, 0.9 + 0.3 * len(levels))
+        position = {level: index for index, level in enumerate(levels)}
+        points = [
+            (run, position[value]) for run, value in zip(runs, values, strict=True) if value is not None
+        ]
+        if points:
+            xs, ys = zip(*points, strict=True)
+            axes.step(xs, ys, where="post", color=colour(2), marker="o", markersize=4)
+        axes.set_yticks(list(range(len(levels))), [str(level) for level in levels])
+        axes.set_ylim(-0.5, len(levels) - 0.5)
+        axes.set_xticks(list(runs), labels)
+        axes.set_xlim(min(runs) - 0.5, max(runs) + 0.5)
+        axes.set_title(title)
+        axes.set_ylabel("version")
         return _svg(figure)

@@ -1,0 +1,184 @@
+"""A model card per pushed version, as TFX's ModelCardGenerator writes one (the Model Card
+Toolkit's sections: model details, training data, quantitative analysis, considerations).
+
+The card is JSON and HTML, kept next to the serving directory but outside it, so that
+TF Serving never sees it as a version: `<serving_dir>.cards/<version>/model_card.json`
+and `model_card.html`. It is written from ML Metadata (polarity/lineage.py) after a push.
+"""
+
+import datetime
+import json
+import os
+
+import tensorflow as tf
+
+from polarity import evaluation_views, html_report, lineage, metadata, report
+
+CARDS_SUFFIX = ".cards"
+JSON_FILE, HTML_FILE = "model_card.json", "model_card.html"
+# A slice is weak when its metric trails the overall one by more than this.
+WEAK_SLICE_GAP = 0.05
+
+
+def card_dir(serving_dir, version: int) -> str:
+    """The folder of a version's card: `<serving_dir>.cards/<version>` (a path or a URI)."""
+    return f"{os.fspath(serving_dir).rstrip('/')}{CARDS_SUFFIX}/{version}"
+
+
+def card_path(serving_dir, version: int, kind: str = "html") -> str:
+    """The card file of a version ("html" or "json"); it may not exist (never written)."""
+    return f"{card_dir(serving_dir, version)}/{HTML_FILE if kind == 'html' else JSON_FILE}"
+
+
+def weak_slices(metrics: dict, metric: str, floor: float | None) -> list[dict]:
+    """Slices whose `metric` is below the floor or trails the overall value by more than
+    WEAK_SLICE_GAP, weakest first."""
+    overall = metrics.get("overall", {}).get(metric)
+    weak = []
+    for where, values in metrics.items():
+        value = values.get(metric)
+        if where == "overall" or value is None or overall is None:
+            continue
+        reasons = []
+        if floor is not None and value < floor:
+            reasons.append(f"below the floor {floor:.4f}")
+        if overall - value > WEAK_SLICE_GAP:
+            reasons.append(f"{overall - value:.4f} below overall")
+        if reasons:
+            weak.append({"slice": where, metric: value, "examples": values.get("examples"), "why": reasons})
+    return sorted(weak, key=lambda item: item[metric])
+
+
+def _training_data(store, found: dict, classes: tuple) -> dict:
+    """Spans, rows and class balance of the run that trained the model."""
+    runs = {run.name: run for run in metadata.pipeline_runs(store, found["pipeline"])}
+    run = runs.get(found["trained_in_run"])
+    summary = report.run_summary(store, found["pipeline"], run, classes=classes) if run else {}
+    profile = (summary or {}).get("profile") or {}
+    return {
+        "spans": found["spans"],
+        "examples": found["examples"],
+        "rows": (summary or {}).get("rows") or {},
+        "classes": list(classes),
+        "class_balance": profile.get("label_balance", {}),
+        "slice_mix": profile.get("slice_mix", {}),
+        "golden_metrics": (summary or {}).get("golden_metrics") or {},
+    }
+
+
+def build_card(config, store, version: int) -> dict:
+    """The card of a pushed version as JSON-ready sections.
+
+    Raises:
+      lineage.LineageError: the version was not pushed by a recorded run.
+    """
+    classes = tuple(config.data.classes)
+    found = lineage.model_lineage(store, config.serving_dir, version, classes=classes)
+    found["pipeline"] = config.pipeline_name
+    training = _training_data(store, found, classes)
+    metric = config.evaluation.metric
+    passed = [
+        {
+            "on": "span eval split",
+            "metric": metric,
+            "floor": config.evaluation.floor,
+            "max_drop": config.evaluation.max_drop,
+            "value": found["metrics"].get("overall", {}).get(metric),
+            "baseline": (found["baseline"] or {}).get("metrics", {}).get(metric),
+        },
+        {
+            "on": "golden set",
+            "metric": metric,
+            "floor": config.evaluation.golden_floor,
+            "max_drop": None,
+            "value": training["golden_metrics"].get("overall", {}).get(metric),
+            "baseline": None,
+        },
+    ]
+    columns = list(config.data.contract().slice_columns)
+    return {
+        "model_details": {
+            "name": config.serving.model_name,
+            "version": found["version"],
+            "pushed_version": found["pushed_version"],
+            "pushed_model": found["pushed_model"],
+            "pushed_in_run": found["pushed_in_run"],
+            "trained_in_run": found["trained_in_run"],
+            "model_uri": found["model_uri"],
+            "card_written": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "overview": (
+                f"A text classifier over {len(classes)} classes ({', '.join(classes)}), trained by the "
+                f"Polarity TFX pipeline {config.pipeline_name!r} from word and character n-grams, "
+                "served by TensorFlow Serving (its answers name the classes and give their scores)."
+            ),
+        },
+        "training_data": training,
+        "quantitative_analysis": {
+            "metric": metric,
+            "eval_split": found["metrics"],
+            "baseline": found["baseline"],
+            "golden_set": training["golden_metrics"],
+            "thresholds_passed": passed,
+            "weak_slices": weak_slices(found["metrics"], metric, config.evaluation.floor),
+            "weak_golden_slices": weak_slices(
+                training["golden_metrics"], metric, config.evaluation.golden_floor
+            ),
+        },
+        "considerations": {
+            "intended_use": (
+                f"Classify the {', '.join(classes)} of short texts like the training spans' "
+                f"(slices by {', '.join(columns) or 'none'}), for monitoring and triage; "
+                "each answer comes with class scores."
+            ),
+            "limitations": [
+                "Trained on the spans named above only: texts from other domains, languages or "
+                "eras than those spans may be classified worse than the metrics say.",
+                "Bag of n-grams: negation, sarcasm and long-range context are read weakly.",
+                "Scores are not calibrated probabilities beyond what the reliability diagram of the "
+                "run report shows.",
+                *(
+                    f"Weak slice {item['slice']}: {metric} {item[metric]:.4f} ({'; '.join(item['why'])})"
+                    for item in weak_slices(found["metrics"], metric, config.evaluation.floor)
+                ),
+            ],
+        },
+    }
+
+
+def render_card(card: dict) -> str:
+    """The card as one self-contained HTML page."""
+    return (
+        html_report.environment()
+        .get_template("model_card.html.j2")
+        .render(
+            card=card,
+            model=card["model_details"],
+            data=card["training_data"],
+            analysis=card["quantitative_analysis"],
+            considerations=card["considerations"],
+            tables=_tables(card["quantitative_analysis"], card["training_data"]["classes"]),
+            gap=WEAK_SLICE_GAP,
+        )
+    )
+
+
+def _tables(analysis: dict, classes: list) -> dict:
+    """Per-slice tables of the eval split and the golden set (no baseline columns)."""
+    return {
+        key: html_report.slice_rows(
+            {evaluation_views.CANDIDATE: analysis[key], evaluation_views.BASELINE: {}}, classes
+        )
+        for key in ("eval_split", "golden_set")
+    }
+
+
+def write_card(config, store, version: int) -> str:
+    """Writes a pushed version's card (JSON and HTML) and returns the HTML file's path."""
+    card = build_card(config, store, version)
+    folder = card_dir(config.serving_dir, version)
+    tf.io.gfile.makedirs(folder)
+    with tf.io.gfile.GFile(f"{folder}/{JSON_FILE}", "w") as handle:
+        handle.write(json.dumps(card, indent=2, sort_keys=True, default=str))
+    with tf.io.gfile.GFile(f"{folder}/{HTML_FILE}", "w") as handle:
+        handle.write(render_card(card))
+    return f"{folder}/{HTML_FILE}"
