@@ -104,6 +104,17 @@ class RestClient:
     def classify(self, body: dict, version: int | None = None) -> dict:
         return self._call(_model_path(self.model, version) + ":classify", body)
 
+    def explain(self, body: dict, version: int | None = None) -> dict:
+        """A raw :explain call (an extension of TF Serving's API; serving/explanations.py)."""
+        return self._call(_model_path(self.model, version) + ":explain", body)
+
+    def explain_texts(self, texts: list, version: int | None = None) -> list:
+        """Word attributions of raw texts: one `explanations.Explanation` per text."""
+        from serving.explanations import EXPLANATIONS_KEY, Explanation
+
+        answer = self.explain({"instances": list(texts)}, version)
+        return [Explanation.from_json(value) for value in answer[EXPLANATIONS_KEY]]
+
     def predict_texts(self, texts: list, version: int | None = None) -> list:
         """Scores raw texts with the `predict_text` signature: one Prediction per text."""
         body = {"signature_name": PREDICT_TEXT_SIGNATURE, "inputs": list(texts)}

@@ -1,4 +1,4 @@
-"""`polarity serve` and `polarity predict`.
+"""`polarity serve`, `polarity predict` and `polarity explain`.
 
 `serve` takes tensorflow_model_server's own flags (--rest_api_port, --model_name,
 --model_base_path, --model_config_file, --enable_batching, ...) so a command line
@@ -15,7 +15,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def register(commands, add_common_flags) -> None:
-    """Adds `serve` and `predict` to the `polarity` sub-commands."""
+    """Adds `serve`, `predict` and `explain` to the `polarity` sub-commands."""
     from serving import client, server, versions
 
     serve = commands.add_parser("serve", help="Serve pushed models over TF Serving's REST API.")
@@ -77,6 +77,38 @@ def register(commands, add_common_flags) -> None:
     )
     predict.add_argument("--json", action="store_true", help="Print JSON.")
     predict.set_defaults(handler=cmd_predict)
+
+    explain = commands.add_parser(
+        "explain", help="Show which words decided a text's scores (exact attributions, SHAP-style colours)."
+    )
+    add_common_flags(explain)
+    explain.add_argument("texts", nargs="+", metavar="TEXT", help="Text(s) to explain.")
+    source = explain.add_mutually_exclusive_group()
+    source.add_argument(
+        "--model",
+        metavar="VERSION",
+        help="Load this pushed version from the workspace's serving dir in-process ('latest': the newest) "
+        "instead of asking a server.",
+    )
+    source.add_argument("--url", help=f"Server URL (default {client.DEFAULT_REST_URL}).")
+    explain.add_argument("--model_name", help="Model name on the server (default: serving.model_name).")
+    explain.add_argument(
+        "--auth_token_file", type=pathlib.Path, help="Bearer token file, if the server needs one."
+    )
+    explain.add_argument(
+        "--class", dest="class_name", help="Class to explain (default: each text's top class)."
+    )
+    explain.add_argument("--json", action="store_true", help="Print the explanations as JSON.")
+    explain.add_argument(
+        "--html", type=pathlib.Path, metavar="FILE", help="Also write a self-contained HTML page."
+    )
+    explain.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="Colour tokens (auto: on a terminal).",
+    )
+    explain.set_defaults(handler=cmd_explain)
 
 
 def _read_token(path) -> str | None:
@@ -185,4 +217,58 @@ def cmd_predict(args, config) -> int:
         shown = text if len(text) <= 60 else text[:57] + "..."
         top = prediction.top_class
         print(f"{top}  {prediction.scores[top]:.4f}  {shown}")
+    return EXIT_OK
+
+
+def _local_version(config, version: str) -> str:
+    """The version directory `--model VERSION` names under the workspace's serving dir."""
+    from serving import model_dir
+
+    base = config.serving_dir
+    if version == "latest":
+        number = model_dir.latest_version(base)
+        if number is None:
+            raise ValueError(f"no pushed version in {base}; run `polarity run` first")
+    else:
+        try:
+            number = int(version)
+        except ValueError:
+            raise ValueError(f"--model takes a version number or 'latest', got {version!r}") from None
+        if number not in model_dir.list_versions(base):
+            raise ValueError(f"no version {number} in {base}; pushed: {model_dir.list_versions(base)}")
+    return model_dir.version_path(base, number)
+
+
+def _explanations(args, config) -> list:
+    from serving import client, explanations
+
+    if args.model is not None:
+        return explanations.explain_locally(_local_version(config, args.model), args.texts)
+    rest = client.RestClient(
+        args.url or client.DEFAULT_REST_URL,
+        args.model_name or config.serving.model_name,
+        _read_token(args.auth_token_file),
+    )
+    return rest.explain_texts(args.texts)
+
+
+def cmd_explain(args, config) -> int:
+    from serving import client, explain_view, servable
+
+    try:
+        explained = _explanations(args, config)
+        classes = [explain_view.class_to_explain(e, args.class_name) for e in explained]
+    except (client.ServingError, servable.LoadError, ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    items = list(zip(args.texts, explained, classes, strict=True))
+    if args.html is not None:
+        args.html.write_text(explain_view.html_page(items), encoding="utf-8")
+    if args.json:
+        print(json.dumps(explain_view.json_rows(args.texts, explained), indent=2, ensure_ascii=False))
+        return EXIT_OK
+    colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
+    print("\n\n".join(explain_view.terminal_report(*item, colour=colour) for item in items))
+    if args.html is not None:
+        print(f"\nwrote {args.html}")
     return EXIT_OK

@@ -25,9 +25,10 @@ CLASSIFY_CLASSES = "classes"
 CLASSIFY_SCORES = "scores"
 REGRESS_OUTPUTS = "outputs"
 
-# http_rest_api_util.cc: kPredictionApiGegex and kModelStatusApiRegex (case-insensitive).
+# http_rest_api_util.cc: kPredictionApiGegex and kModelStatusApiRegex (case-insensitive);
+# :explain is KServe V1's verb, an extension (serving/explanations.py).
 PREDICTION_PATH = re.compile(
-    r"/v1/models/([^/:]+)(?:(?:/versions/(\d+))|(?:/labels/([^/:]+)))?:(classify|regress|predict)",
+    r"/v1/models/([^/:]+)(?:(?:/versions/(\d+))|(?:/labels/([^/:]+)))?:(classify|regress|predict|explain)",
     re.IGNORECASE,
 )
 STATUS_PATH = re.compile(
@@ -74,7 +75,7 @@ def invalid_argument(error: JsonTensorError) -> ApiError:
 class Route:
     """What a /v1 URL asks for."""
 
-    kind: str  # "predict", "classify", "regress", "status" or "metadata"
+    kind: str  # "predict", "classify", "regress", "explain", "status" or "metadata"
     model: str
     version: int | None = None
     label: str | None = None  # /labels/<label>: resolved to a version by the core

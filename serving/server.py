@@ -17,7 +17,7 @@ import time
 import numpy as np
 from aiohttp import web
 
-from serving import json_tensor, rest_api
+from serving import explanations, json_tensor, rest_api
 from serving.core import CoreOptions, ServingCore
 from serving.json_tensor import JsonTensorError
 from serving.metrics import CONTENT_TYPE, PROMETHEUS_PATH, ServingMetrics
@@ -136,9 +136,10 @@ class _Handlers:
             return self._metadata(route)
         doc = json_tensor.parse_json_object(await _read_body(request, self.options.max_request_bytes))
         # What TF Serving reads from the body before it looks up the model (json_tensor.cc).
-        name = json_tensor.signature_name(doc) or rest_api.DEFAULT_SIGNATURE
+        default = explanations.EXPLAIN_SIGNATURE if route.kind == "explain" else rest_api.DEFAULT_SIGNATURE
+        name = json_tensor.signature_name(doc) or default
         examples = None
-        if route.kind != "predict":  # :classify and :regress take tf.Examples
+        if route.kind in ("classify", "regress"):  # they take tf.Examples
             examples = rest_api.serialize_examples(json_tensor.classify_request_examples(doc))
         lease = self.core.acquire(route.model, self.core.version_for(route.model, route.version, route.label))
         try:
@@ -152,6 +153,8 @@ class _Handlers:
     def _prepare(self, kind: str, doc: dict, name: str, examples, servable) -> tuple:
         """(input arrays, rows, outputs -> response body) for a POST; no awaits."""
         signature = servable.signatures.get(name)
+        if kind == "explain":
+            return self._prepare_explain(doc, name, signature)
         if kind == "predict":
             if signature is None:
                 raise ApiError(
@@ -175,6 +178,22 @@ class _Handlers:
         arrays = {input_name: np.array(examples, dtype=object)}
         rows = len(examples)
         return arrays, rows, lambda outputs: {json_tensor.RESULTS_KEY: results(outputs, rows)}
+
+    @staticmethod
+    def _prepare_explain(doc: dict, name: str, signature) -> tuple:
+        """:explain (an extension): :predict's body, the explanation signature, KServe's answer."""
+        if signature is None:
+            raise ApiError(
+                "FAILED_PRECONDITION",
+                f'This model version has no explanation signature "{name}"; :explain needs a model '
+                f'exported with one (Polarity exports "{explanations.EXPLAIN_SIGNATURE}")',
+            )
+        try:
+            explanations.check_signature(signature)
+        except ValueError as error:
+            raise ApiError("FAILED_PRECONDITION", str(error)) from None
+        _, arrays = json_tensor.predict_request_to_arrays(doc, signature.inputs)
+        return arrays, json_tensor.batch_size(arrays), explanations.explain_response
 
     def _status(self, model: str, version: int | None) -> web.Response:
         versions = self.core.models.get(model)

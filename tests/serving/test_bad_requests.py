@@ -33,7 +33,15 @@ CASES = [
         400,
         "Unrecognized servable version label: stable",
     ),
-    ("unknown verb", "POST", f"{MODEL}:explain", ONE, 400, "Malformed request"),
+    ("unknown verb", "POST", f"{MODEL}:generate", ONE, 400, "Malformed request"),
+    (
+        "explain with a predict signature",
+        "POST",
+        f"{MODEL}:explain",
+        {**TEXT, **ONE},
+        400,
+        "not an explanation",
+    ),
     ("GET on predict", "GET", PREDICT, None, 400, "Malformed request"),
     (
         "regress a classifier",

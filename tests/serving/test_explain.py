@@ -1,0 +1,153 @@
+"""`:explain` on a live server and `polarity explain`, on the real pushed model.
+
+As a person would check them: the attributions add up to the log-odds the server's
+own :predict scores give, adding "terrible" lowers the positive score and
+"terrible" counts against it, the CLI prints it coloured, as JSON and as HTML.
+"""
+
+import json
+import re
+
+import numpy as np
+import pytest
+from serving_helpers import Http, publish_version, running_server, server_options
+from tf_serving_models import text_classifier
+
+from components import explain as component_explain
+from components import features
+from polarity import cli
+from serving import explanations
+
+TEXTS = [
+    "A wonderful, moving film. The cast is superb and I loved every minute.",
+    "Tedious and badly acted; a complete waste of two hours.",
+    "Отличный фильм, очень понравился!",
+    "这部电影太无聊了",
+]
+BASE = "The plot was fine and the actors did their job."
+WORSE = BASE + " Terrible."
+
+
+def _predict_scores(http, texts) -> np.ndarray:
+    body = {"signature_name": features.PREDICT_TEXT_SIGNATURE, "instances": texts}
+    status, answer = http.post("/v1/models/polarity:predict", body)
+    assert status == 200, answer
+    return np.array([row[features.SCORES_KEY] for row in answer["predictions"]], np.float64)
+
+
+def _log_odds(scores: np.ndarray, classes: list) -> dict:
+    """Each class's log-odds from two-class scores: log(p / (1 - p))."""
+    return {name: np.log(scores[:, i]) - np.log(scores[:, 1 - i]) for i, name in enumerate(classes)}
+
+
+def test_server_and_model_name_the_same_signature_and_outputs():
+    assert explanations.EXPLAIN_SIGNATURE == component_explain.EXPLAIN_SIGNATURE
+    exported = {
+        component_explain.TOKENS_KEY,
+        component_explain.TOKEN_COUNT_KEY,
+        component_explain.ATTRIBUTIONS_KEY,
+        component_explain.NGRAMS_KEY,
+        component_explain.NGRAM_COUNT_KEY,
+        component_explain.NGRAM_ATTRIBUTIONS_KEY,
+        component_explain.BASE_VALUES_KEY,
+        component_explain.LOG_ODDS_KEY,
+        features.CLASSES_KEY,
+        features.SCORES_KEY,
+    }
+    assert set(explanations.OUTPUTS) == exported
+
+
+def test_explain_answers_kserve_v1_shape_and_adds_up_to_the_predicted_log_odds(http, contract):
+    status, body = http.post("/v1/models/polarity:explain", {"instances": TEXTS})
+    assert status == 200, body
+    assert set(body) == {"predictions", "explanations"}
+    classes = list(contract.classes)
+    scores = _predict_scores(http, TEXTS)
+    assert [row["classes"] for row in body["predictions"]] == [classes] * len(TEXTS)
+    np.testing.assert_allclose([row["scores"] for row in body["predictions"]], scores, atol=1e-6)
+    expected = _log_odds(scores, classes)
+    for row, value in enumerate(body["explanations"]):
+        explanation = explanations.Explanation.from_json(value)
+        assert explanation.classes == classes
+        assert len(explanation.tokens) == len(explanation.attributions[classes[0]]) > 0
+        for name in classes:
+            total = explanation.base_values[name] + sum(explanation.attributions[name])
+            assert total == pytest.approx(explanation.log_odds[name], abs=1e-4)
+            assert total == pytest.approx(expected[name][row], abs=1e-4)
+
+
+def test_explain_by_version_and_direction_of_terrible(http, contract):
+    status, body = http.post("/v1/models/polarity/versions/1:explain", {"instances": [BASE, WORSE]})
+    assert status == 200, body
+    _, positive = contract.classes
+    before, after = (explanations.Explanation.from_json(value) for value in body["explanations"])
+    assert after.scores[positive] < before.scores[positive]
+    assert after.tokens[-2:] == ["terrible", "."]
+    assert after.attributions[positive][-2] < 0
+
+
+def test_explain_refuses_a_model_without_an_explanation_signature(tmp_path):
+    base = tmp_path / "models" / "polarity"
+    publish_version(text_classifier(tmp_path / "model"), base, 1)
+    with running_server(server_options(base)) as running:
+        status, body = Http(running.url).post("/v1/models/polarity:explain", {"instances": ["good"]})
+    assert status == 400
+    assert 'no explanation signature "explain_text"' in body["error"]
+
+
+def test_explain_refuses_a_body_without_instances(http):
+    status, body = http.post("/v1/models/polarity:explain", {"texts": ["x"]})
+    assert status == 400 and "Missing 'inputs' or 'instances' key" in body["error"]
+
+
+def test_cli_explain_json_from_a_server(server, contract, capsys):
+    code = cli.main(["explain", WORSE, "--url", server.url, "--json"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    (row,) = json.loads(out)
+    _, positive = contract.classes
+    assert row["text"] == WORSE
+    total = row["base_values"][positive] + sum(row["attributions"][positive])
+    assert total == pytest.approx(row["log_odds"][positive], abs=1e-4)
+    assert row["attributions"][positive][row["tokens"].index("terrible")] < 0
+
+
+def test_cli_explain_colours_tokens_like_shap(server, contract, capsys):
+    _, positive = contract.classes
+    code = cli.main(["explain", WORSE, "--url", server.url, "--class", positive, "--color", "always"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    # "terrible" lowers the positive class's log-odds: a blue background (red < blue).
+    red, green, blue = map(
+        int, re.search(r"\x1b\[48;2;(\d+);(\d+);(\d+)m\x1b\[38;2;0;0;0mterrible", out).groups()
+    )
+    assert red < blue
+    assert f"explaining '{positive}'" in out and "top n-grams" in out and "base value" in out
+    assert re.search(r"^\s+-\d\.\d{4}\s+terrible$", out, re.MULTILINE)
+
+
+def test_cli_explain_a_local_version_writes_self_contained_html(
+    model_version_dir, tmp_path, contract, capsys
+):
+    workspace = tmp_path / "workspace"
+    publish_version(model_version_dir, workspace / "serving" / "polarity", 3)
+    page = tmp_path / "why.html"
+    code = cli.main(
+        ["explain", WORSE, TEXTS[2], "--workspace", str(workspace), "--model", "3", "--html", str(page)]
+        + ["--class", contract.classes[1]]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "\x1b[" not in out  # not a terminal: no colours
+    html = page.read_text(encoding="utf-8")
+    assert html.count("<section>") == 2
+    assert re.search(
+        r'<span style="background: rgb\(\d+, \d+, \d+\)" title="-\d\.\d{4}">terrible</span>', html
+    )
+    assert "отличный" in html
+    assert "http://" not in html and "https://" not in html and "<script" not in html
+
+
+def test_cli_explain_names_a_missing_version(tmp_path, capsys):
+    assert cli.main(["explain", "hi", "--workspace", str(tmp_path), "--model", "4"]) == 1
+    assert "no version 4 in" in capsys.readouterr().err
