@@ -1,25 +1,36 @@
 # Polarity: `make run` and `make test` set everything up on a fresh machine.
-# Python 3.10 comes from pyenv when present; override with `make PYTHON=/path/to/python3.10`.
-PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10.*/bin/python3.10) $(shell command -v python3.10))
+# The stack is the newest that this machine's glibc and Pythons allow (tools/choose_stack.py):
+# TFX 1.21 on Python 3.12 where glibc >= 2.39, else TFX 1.16 on Python 3.10, each pinned in full
+# in constraints/. Override with `make STACK=tfx-1.16` or `make PYTHON=/path/to/python3.x`;
+# `make stack` says what was chosen and why, or what to install.
+STACK ?=
+PYTHON ?=
+BOOT_PYTHON ?= $(or $(PYTHON),$(firstword $(shell command -v python3 python)))
+CHOOSE := $(BOOT_PYTHON) tools/choose_stack.py --stack "$(STACK)" --python "$(PYTHON)"
+# NAME PYTHON_VERSION PYTHON CONSTRAINTS EXTRAS, or "none".
+CHOICE := $(if $(BOOT_PYTHON),$(shell $(CHOOSE) --make),none)
+STACK_NAME := $(firstword $(CHOICE))
+CONSTRAINTS := $(word 4,$(CHOICE))
 VENV ?= .venv
 BIN := $(VENV)/bin
 WORKSPACE ?= workspace
-EXTRAS := serving,kubeflow,airflow,dev
-INSTALLED := $(VENV)/.installed
+INSTALLED := $(VENV)/.installed-$(STACK_NAME)
 # Test processes: one per core, at most 4 (each may run a TFX pipeline in 1.5 GB). Test files
 # stay whole on one process, so module fixtures run once; 0 runs everything in this process.
 TEST_WORKERS ?= auto
 
-.PHONY: install run test lint format bench clean
+.PHONY: install stack run test lint format bench clean
 
-$(INSTALLED): setup.py constraints.txt
-	@test -n "$(PYTHON)" || { echo "Python 3.10 not found: install it (pyenv install 3.10.13) or pass PYTHON=..."; exit 2; }
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q pip==24.3.1
-	$(BIN)/pip install -q -c constraints.txt -e ".[$(EXTRAS)]"
+$(INSTALLED): setup.py $(CONSTRAINTS) tools/choose_stack.py tools/install_env.sh
+	@test -n "$(BOOT_PYTHON)" || { echo "No python3 found: install Python 3 (Debian/Ubuntu: apt install python3-venv) or pass PYTHON=..."; exit 2; }
+	@test "$(STACK_NAME)" != none || { $(CHOOSE); exit 2; }
+	tools/install_env.sh $(CHOICE) $(VENV)
 	touch $@
 
 install: $(INSTALLED)
+
+stack:
+	@$(CHOOSE)
 
 run: install
 	$(BIN)/polarity data --workspace $(WORKSPACE)
@@ -40,4 +51,4 @@ bench: install
 	$(BIN)/python -m benchmarks.pipeline_bench --output benchmarks/results/pipeline.json
 
 clean:
-	rm -rf $(VENV) $(WORKSPACE)
+	rm -rf $(VENV) $(WORKSPACE) .tools
