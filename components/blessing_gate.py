@@ -10,14 +10,21 @@ Model artifact) is never blessed again, so no later run pushes it back into
 service, and the baseline resolver skips it.
 """
 
+import json
+
 from tfx import v1 as tfx
 from tfx.components.evaluator import constants
 from tfx.utils import io_utils
 
-# Custom property of a Model artifact: when `polarity rollback` took it out of service.
-ROLLED_BACK_KEY = "rolled_back_at"
-# Key of the verdict (in the output's "verdicts") that is False for a rolled-back model.
-NOT_ROLLED_BACK_VERDICT = "not_rolled_back"
+from components import evaluation_summary
+from components.features import (
+    GOLDEN_SUMMARY_KEY,
+    NOT_ROLLED_BACK_VERDICT,
+    ROLLED_BACK_KEY,
+    SPAN_SUMMARY_KEY,
+)
+
+__all__ = ["BlessingGate", "NOT_ROLLED_BACK_VERDICT", "ROLLED_BACK_KEY"]
 
 
 @tfx.dsl.components.component
@@ -25,10 +32,17 @@ def BlessingGate(
     model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model],
     span_blessing: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelBlessing],
     golden_blessing: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelBlessing],
+    span_evaluation: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelEvaluation],
+    golden_evaluation: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelEvaluation],
     verdict: tfx.dsl.components.OutputArtifact[tfx.types.standard_artifacts.ModelBlessing],
+    classes: tfx.dsl.components.Parameter[str] = "[]",
 ) -> None:
     """Writes a ModelBlessing (`verdict`) that is blessed if and only if both inputs are
     and the model was never rolled back.
+
+    The verdict also records each evaluation's metrics per slice (per-class metrics
+    named by `classes`, a JSON list) and the reasons a candidate was not blessed, so
+    that the run's summary is read from ML Metadata without loading TensorFlow.
 
     Its output key is not "blessing": TFX's Airflow runner names artifacts
     <output key>:<run id>, which must differ from the Evaluators' blessings.
@@ -47,5 +61,12 @@ def BlessingGate(
         constants.BLESSED_VALUE if blessed else constants.NOT_BLESSED_VALUE,
     )
     blessing.set_json_value_custom_property("verdicts", verdicts)
+    names = tuple(json.loads(classes))
+    for key, evaluation, blessed_by_it in (
+        (SPAN_SUMMARY_KEY, span_evaluation, verdicts["span"]),
+        (GOLDEN_SUMMARY_KEY, golden_evaluation, verdicts["golden"]),
+    ):
+        summary = evaluation_summary.summarize(evaluation.uri, names, blessed_by_it)
+        blessing.set_json_value_custom_property(key, summary)
     marker = constants.BLESSED_FILE_NAME if blessed else constants.NOT_BLESSED_FILE_NAME
     io_utils.write_string_file(f"{blessing.uri}/{marker}", "")

@@ -17,6 +17,7 @@ from tfx.types import artifact_utils
 from tfx.utils import io_utils
 
 from components import drift
+from components.anomaly_text import describe_anomalies
 from components.contract import DatasetContract
 
 ANOMALIES_FILE = "SchemaDiff.pb"
@@ -31,21 +32,6 @@ def span_of(artifact) -> int:
     if artifact.has_custom_property("span"):
         return artifact.get_int_custom_property("span")
     return artifact.span
-
-
-def describe_anomalies(anomalies) -> list[str]:
-    """One plain sentence per anomaly in a tensorflow_metadata Anomalies proto."""
-    lines = []
-    for feature, info in sorted(anomalies.anomaly_info.items()):
-        reasons = "; ".join(reason.description or reason.short_description for reason in info.reason)
-        lines.append(
-            f"feature '{feature}': {info.short_description or 'anomaly'} ({reasons or info.description})"
-        )
-    if anomalies.HasField("dataset_anomaly_info"):
-        info = anomalies.dataset_anomaly_info
-        reasons = "; ".join(reason.description for reason in info.reason)
-        lines.append(f"dataset: {info.short_description} ({reasons or info.description})")
-    return lines
 
 
 def load_split_anomalies(anomalies_artifact, split: str):

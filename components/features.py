@@ -30,6 +30,18 @@ SCORES_KEY = "scores"
 CLASSES_KEY = "classes"
 CLASSIFY_METHOD = "tensorflow/serving/classify"
 
+# Output keys and custom properties of the pipeline's own components, as ML Metadata holds them
+# (no TFX import here, so `polarity status` reads a run without loading TensorFlow).
+GOLDEN_EVALUATION_KEY = "golden_evaluation"  # GoldenEvaluator's outputs
+GOLDEN_BLESSING_KEY = "golden_blessing"
+# A Model artifact's property: when `polarity rollback` took it out of service.
+ROLLED_BACK_KEY = "rolled_back_at"
+# Key of the BlessingGate's verdict (in its "verdicts") that is False for a rolled-back model.
+NOT_ROLLED_BACK_VERDICT = "not_rolled_back"
+# The verdict's custom properties holding each evaluation's summary (evaluation_summary.summarize).
+SPAN_SUMMARY_KEY = "span_summary"
+GOLDEN_SUMMARY_KEY = "golden_summary"
+
 
 def ngram_ids(vocab_size: int) -> int:
     """Distinct n-gram ids the model embeds (the padding id 0 aside)."""

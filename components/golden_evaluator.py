@@ -13,8 +13,8 @@ from tfx.types import standard_component_specs
 from tfx.types.component_spec import ChannelParameter, ComponentSpec
 from tfx.utils import json_utils
 
-EVALUATION_KEY = "golden_evaluation"
-BLESSING_KEY = "golden_blessing"
+from components.features import GOLDEN_BLESSING_KEY as BLESSING_KEY
+from components.features import GOLDEN_EVALUATION_KEY as EVALUATION_KEY
 
 
 class GoldenEvaluatorSpec(ComponentSpec):

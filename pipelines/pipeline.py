@@ -16,6 +16,7 @@ from components.blessing_gate import BlessingGate
 from components.contract import DatasetContract
 from components.data_gate import DataGate
 from components.golden_evaluator import BLESSING_KEY as GOLDEN_BLESSING_KEY
+from components.golden_evaluator import EVALUATION_KEY as GOLDEN_EVALUATION_KEY
 from components.golden_evaluator import GoldenEvaluator
 from components.pusher import AtomicPusher
 from components.text_features import TextFeatures
@@ -251,6 +252,9 @@ def create_pipeline(
         model=model_trainer.outputs["model"],
         span_blessing=evaluator.outputs["blessing"],
         golden_blessing=golden_evaluator.outputs[GOLDEN_BLESSING_KEY],
+        span_evaluation=evaluator.outputs["evaluation"],
+        golden_evaluation=golden_evaluator.outputs[GOLDEN_EVALUATION_KEY],
+        classes=json.dumps(list(contract.classes)),
     ).with_id(BLESSING_GATE_ID)
     pusher = AtomicPusher(
         model=model_trainer.outputs["model"],

@@ -7,11 +7,9 @@ baseline model it was compared against. A version published by a rollback is
 traced back to the version whose files it copies.
 """
 
-import tensorflow_model_analysis as tfma
 from ml_metadata.proto import metadata_store_pb2
-from tfx import v1 as tfx
 
-from components import data_gate
+from components import features
 from polarity import metadata, report, rollback
 from serving import model_dir
 
@@ -81,28 +79,28 @@ def _training_data(store, model: metadata_store_pb2.Artifact) -> tuple:
 
 
 def _baseline_metrics(evaluation_uri: str, classes: tuple) -> dict[str, float]:
-    """The baseline model's overall metrics from the evaluation that compared it."""
-    values = {}
-    for record in tfma.load_metrics(evaluation_uri):
-        if report.slice_name(record.slice_key) != "overall":
-            continue
-        for item in record.metric_keys_and_values:
-            if item.key.model_name == "baseline" and not item.key.is_diff:
-                if item.key.name in report.METRIC_NAMES:
-                    values[report.metric_name(item.key, classes)] = round(item.value.double_value.value, 4)
-    return values
+    """The baseline model's overall metrics from the evaluation that compared it (loads TFMA)."""
+    from components import evaluation_summary
+
+    return evaluation_summary.evaluation_metrics(evaluation_uri, classes, model="baseline").get("overall", {})
 
 
-def _baseline(store, evaluator, evaluation_uri: str | None, classes: tuple) -> dict | None:
+def _baseline(
+    store, evaluator, evaluation_uri: str | None, classes: tuple, record: dict | None
+) -> dict | None:
     models = metadata.linked_artifacts(store, evaluator.id, _INPUT, "baseline_model") if evaluator else []
     if not models:
         return None
     trainer = _producer(store, models[0].id)
+    if record is not None:
+        metrics = record.get("baseline_metrics", {}).get("overall", {})
+    else:
+        metrics = _baseline_metrics(evaluation_uri, classes) if evaluation_uri else {}
     return {
         "model_uri": models[0].uri,
         "pushed_version": _pushed_version_of_model(store, models[0].id),
         "trained_in_run": _run_of(store, trainer),
-        "metrics": _baseline_metrics(evaluation_uri, classes) if evaluation_uri else {},
+        "metrics": metrics,
     }
 
 
@@ -114,11 +112,17 @@ def _evaluation(store, pusher, classes: tuple) -> dict:
     evaluator = _producer(store, span_blessings[0].id) if span_blessings else gate
     evaluations = metadata.linked_artifacts(store, evaluator.id, _OUTPUT, "evaluation") if evaluator else []
     uri = evaluations[0].uri if evaluations else None
+    # The verdict records the evaluation (ML Metadata alone, no TensorFlow); older runs' did not.
+    record = metadata.json_value(blessings[0], features.SPAN_SUMMARY_KEY) if blessings else None
+    if record is not None:
+        metrics = record["metrics"]
+    else:
+        metrics = report.evaluation_metrics(uri, classes) if uri else {}
     return {
         "blessed": bool(blessings and metadata.custom_value(blessings[0], "blessed")),
         "evaluated_in_run": _run_of(store, evaluator),
-        "metrics": report.evaluation_metrics(uri, classes) if uri else {},
-        "baseline": _baseline(store, evaluator, uri, classes),
+        "metrics": metrics,
+        "baseline": _baseline(store, evaluator, uri, classes, record),
     }
 
 
@@ -151,8 +155,7 @@ def model_lineage(store, serving_dir, version: int | None = None, classes: tuple
         )
     pushed, pusher = push
     models = metadata.linked_artifacts(store, pusher.id, _INPUT, "model")
-    trainer, raw = _training_data(store, models[0]) if models else (None, [])
-    examples = [metadata.as_tfx_artifact(item, tfx.types.standard_artifacts.Examples) for item in raw]
+    trainer, examples = _training_data(store, models[0]) if models else (None, [])
     return {
         "version": version,
         "served": version == model_dir.latest_version(serving_dir),
@@ -162,7 +165,7 @@ def model_lineage(store, serving_dir, version: int | None = None, classes: tuple
         "pushed_in_run": _run_of(store, pusher),
         "trained_in_run": _run_of(store, trainer),
         "model_uri": models[0].uri if models else None,
-        "spans": sorted({data_gate.span_of(item) for item in examples}),
+        "spans": sorted({metadata.span_of(item) for item in examples}),
         "examples": [item.uri for item in examples],
         **_evaluation(store, pusher, tuple(classes)),
     }

@@ -17,9 +17,9 @@ import dataclasses
 import json
 import pathlib
 
+from google.protobuf import json_format
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
-from tfx import v1 as tfx
 
 PIPELINE_CONTEXT = "pipeline"
 RUN_CONTEXT = "pipeline_run"
@@ -62,7 +62,9 @@ def open_store(metadata_path: pathlib.Path) -> metadata_store.MetadataStore:
             f"No ML Metadata store at {metadata_path}: nothing has run in this workspace yet; "
             "run `polarity run` first (or pass the --workspace that did)"
         )
-    config = tfx.orchestration.metadata.sqlite_metadata_connection_config(str(metadata_path))
+    config = metadata_store_pb2.ConnectionConfig()  # as tfx's sqlite_metadata_connection_config
+    config.sqlite.filename_uri = str(metadata_path)
+    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
     return metadata_store.MetadataStore(config)
 
 
@@ -144,8 +146,12 @@ def run_executions(store, run: metadata_store_pb2.Context) -> list[NodeExecution
     return nodes
 
 
-def as_tfx_artifact(artifact: metadata_store_pb2.Artifact, artifact_class) -> tfx.dsl.Artifact:
-    """Wraps an MLMD artifact proto in its TFX class (for split and URI helpers)."""
+def as_tfx_artifact(artifact: metadata_store_pb2.Artifact, artifact_class):
+    """Wraps an MLMD artifact proto in its TFX class (for split and URI helpers).
+
+    Only the callers that need TFX's helpers use it: this module loads no TFX itself,
+    so `polarity status` answers without loading TensorFlow.
+    """
     wrapped = artifact_class()
     wrapped.set_mlmd_artifact(artifact)
     return wrapped
@@ -157,3 +163,20 @@ def custom_value(artifact: metadata_store_pb2.Artifact, key: str) -> object | No
         return None
     value = artifact.custom_properties[key]
     return getattr(value, value.WhichOneof("value")) if value.WhichOneof("value") else None
+
+
+def json_value(artifact: metadata_store_pb2.Artifact, key: str):
+    """A custom property TFX stored with `set_json_value_custom_property`, as plain JSON, or None."""
+    value = custom_value(artifact, key)
+    if value is None or not isinstance(value, metadata_store_pb2.google_dot_protobuf_dot_struct__pb2.Struct):
+        return value
+    plain = json_format.MessageToDict(value)
+    return plain["__value__"] if set(plain) == {"__value__"} else plain
+
+
+def span_of(artifact: metadata_store_pb2.Artifact) -> int | None:
+    """The span of an Examples artifact, wherever the TFX version recorded it."""
+    for properties in (artifact.custom_properties, artifact.properties):
+        if "span" in properties:
+            return properties["span"].int_value
+    return None

@@ -57,7 +57,7 @@ def _record_in_metadata(config: Config, entry: dict) -> str:
     A marked model is never a baseline and never blessed again (components/blessing_gate.py),
     so the next run is judged against the model served now and cannot push the other back.
     """
-    from components.blessing_gate import ROLLED_BACK_KEY
+    from components.features import ROLLED_BACK_KEY
     from polarity import lineage, metadata, rollback
 
     try:
