@@ -86,6 +86,7 @@ class Servable:
         """Loads the SavedModel at path; raises LoadError with the reason."""
         import tensorflow as tf
 
+        _register_tf_text_ops()
         path = os.fspath(path)
         signature_defs = read_signature_defs(path)
         try:
@@ -140,6 +141,18 @@ class Servable:
             self.run(signature, arrays)
             count += 1
         return count
+
+
+def _register_tf_text_ops() -> None:
+    """Registers TF Text's ops, which TF Serving's model server links (its ops_lib).
+
+    A SavedModel whose graph uses one (Polarity's tokenizer runs `CaseFoldUTF8`)
+    loads only once the op is registered, and importing tensorflow_text registers them.
+    """
+    try:
+        import tensorflow_text  # noqa: F401
+    except ImportError:  # not installed: models without TF Text ops still load
+        pass
 
 
 def _serialized_examples(model_input) -> np.ndarray:

@@ -11,6 +11,7 @@ import re
 import numpy as np
 import pytest
 from serving_helpers import Http, publish_version, running_server, server_options
+from test_serve_cli import start_server
 from tf_serving_models import text_classifier
 
 from components import explain as component_explain
@@ -151,3 +152,23 @@ def test_cli_explain_a_local_version_writes_self_contained_html(
 def test_cli_explain_names_a_missing_version(tmp_path, capsys):
     assert cli.main(["explain", "hi", "--workspace", str(tmp_path), "--model", "4"]) == 1
     assert "no version 4 in" in capsys.readouterr().err
+
+
+def test_polarity_serve_process_explains_the_pushed_model(model_version_dir, tmp_path, contract, capsys):
+    """A `polarity serve` process of its own (the model's tokenizer needs TF Text's ops there)."""
+    workspace = tmp_path / "workspace"
+    publish_version(model_version_dir, workspace / "serving" / "polarity", 2)
+    process, url = start_server(workspace)
+    try:
+        code = cli.main(["explain", BASE, WORSE, "--url", url, "--json"])
+    finally:
+        process.kill()
+        process.wait(30)
+    out = capsys.readouterr().out
+    assert code == 0, out
+    before, after = json.loads(out)
+    _, positive = contract.classes
+    assert after["scores"][positive] < before["scores"][positive]
+    for row in (before, after):
+        total = row["base_values"][positive] + sum(row["attributions"][positive])
+        assert total == pytest.approx(row["log_odds"][positive], abs=1e-4)
