@@ -78,7 +78,8 @@ class Explanation:
         return [(gram, total, seen) for gram, (total, seen) in ranked[:count]]
 
     def to_json(self) -> dict:
-        return dataclasses.asdict(self)
+        # Not dataclasses.asdict: it deep-copies every list, 3 ms of a 200-word review's answer.
+        return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
 
     @classmethod
     def from_json(cls, value: dict) -> "Explanation":
