@@ -25,12 +25,35 @@ def _output(node: metadata.NodeExecution | None, key: str):
     return artifacts[0] if artifacts else None
 
 
-def _property(store, node: metadata.NodeExecution, name: str) -> str | None:
+def _property(store, node: metadata.NodeExecution, name: str):
+    """An execution property's value (a component parameter), or None."""
     [execution] = store.get_executions_by_id([node.execution_id])
     for properties in (execution.custom_properties, execution.properties):
         if name in properties:
-            return properties[name].string_value
+            value = properties[name]
+            return getattr(value, value.WhichOneof("value")) if value.WhichOneof("value") else None
     return None
+
+
+def halt_reasons(store, nodes: dict, drift_found: dict) -> list[str]:
+    """Why the DataGate halted the run (anomalies, too few rows, drift past a "halt"
+    threshold), as it judged them; [] unless it failed."""
+    gate = nodes.get("DataGate")
+    anomalies = _output(nodes.get("ExampleValidator"), "anomalies")
+    statistics = _output(nodes.get("StatisticsGen"), "statistics")
+    if gate is None or gate.state != "failed" or anomalies is None or statistics is None:
+        return []
+    standard = tfx.types.standard_artifacts
+    reasons = data_gate.span_problems(
+        metadata.as_tfx_artifact(anomalies, standard.ExampleAnomalies),
+        data_gate.load_split_statistics(metadata.as_tfx_artifact(statistics, standard.ExampleStatistics)),
+        int(_property(store, gate, "min_rows") or 0),
+    )
+    return reasons + [
+        f"{check['measure']} drifted by {check['distance']:.3f} (threshold {check['threshold']:.3f})"
+        for check in drift_found["checks"]
+        if check.get("fired") and check["action"] == drift.HALT
+    ]
 
 
 def text_lengths(examples_uri: str, contract: DatasetContract) -> dict:
@@ -98,6 +121,12 @@ def span_section(store, nodes: dict, contract: DatasetContract, summary: dict) -
         wrapped = metadata.as_tfx_artifact(statistics, tfx.types.standard_artifacts.ExampleStatistics)
         profile = drift.span_profile(data_gate.load_split_statistics(wrapped), contract)
     rows = (profile or {}).get("rows", 0)
+    no_drift = {"previous_span": None, "checks": []}
+    drift_found = (
+        drift_checks(store, nodes.get("DataGate"), profile, statistics.id)
+        if profile and statistics is not None
+        else no_drift
+    )
     return {
         "span": summary.get("span"),
         "rows": summary.get("rows") or {},
@@ -109,9 +138,8 @@ def span_section(store, nodes: dict, contract: DatasetContract, summary: dict) -
         "mean_text_length": (profile or {}).get("text_length"),
         "text_lengths": text_lengths(examples.uri, contract) if examples is not None else None,
         "anomalies": summary.get("anomalies") or [],
-        "drift": drift_checks(store, nodes.get("DataGate"), profile, statistics.id)
-        if profile and statistics
-        else {"previous_span": None, "checks": []},
+        "drift": drift_found,
+        "halted_because": halt_reasons(store, nodes, drift_found),
         "drift_warnings": summary.get("drift_warnings") or [],
     }
 
