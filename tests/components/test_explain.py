@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components import explain, features, preprocessing
+from components import explain, features, preprocessing, signatures
 from components.hyperparameters import Hyperparameters
 from components.model import build_model
 from components.text_features import TextFeatures
@@ -131,3 +131,19 @@ def test_export_refuses_scores_the_closed_form_does_not_reproduce():
     explain.check_reproduces_scores(np.array([[-np.log(4), np.log(4)]]), scores)
     with pytest.raises(ValueError, match="no longer additive"):
         explain.check_reproduces_scores(np.array([[-1.0, 1.0]]), scores)
+
+
+def test_a_mixed_precision_model_passes_the_export_check():
+    """On a GPU the model computes in float16; the closed form (float32) still passes export's check."""
+    keras.utils.set_random_seed(4)
+    model = build_model(Hyperparameters(embedding_dim=16), VOCAB, 2, dtype_policy="mixed_float16")
+    rng = np.random.default_rng(4)
+    for variable in (model.layers[1].embeddings, model.layers[2].embeddings):
+        variable.assign(rng.normal(scale=1.5, size=variable.shape).astype(np.float32))
+    texts = [*signatures.WARMUP_TEXTS, " ".join(f"word{i}" for i in range(300))]
+    ids = _ids(texts, TextFeatures())
+    outputs = explain.explain(tf.constant(texts), ids, explain.additive_weights(model), TextFeatures())
+    probabilities = model({features.NGRAM_IDS_KEY: ids.to_tensor(0)}, training=False).numpy()
+    log_odds = outputs[explain.LOG_ODDS_KEY].numpy()
+    assert np.abs(log_odds - _log_odds(probabilities)).max() > 1e-5  # float16 rounding is there
+    explain.check_reproduces_scores(log_odds, probabilities)
