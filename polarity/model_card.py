@@ -30,6 +30,13 @@ def card_path(serving_dir, version: int, kind: str = "html") -> str:
     return f"{card_dir(serving_dir, version)}/{HTML_FILE if kind == 'html' else JSON_FILE}"
 
 
+def find_card(serving_dir, version: int) -> str | None:
+    """The HTML card of a pushed version if one was written, else None (`polarity lineage`
+    passes the lineage's "pushed_version": a rollback's copy shares its origin's card)."""
+    path = card_path(serving_dir, version)
+    return path if tf.io.gfile.exists(path) else None
+
+
 def weak_slices(metrics: dict, metric: str, floor: float | None) -> list[dict]:
     """Slices whose `metric` is below the floor or trails the overall value by more than
     WEAK_SLICE_GAP, weakest first."""

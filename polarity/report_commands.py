@@ -87,6 +87,8 @@ def after_run(config: Config, out=None) -> None:
     from polarity import metadata, model_card
 
     out = out or sys.stdout
+    if not config.metadata_path.is_file():  # the run failed before its first component
+        return
     try:
         store = metadata.open_store(config.metadata_path)
         path = write_run_report(config, store)

@@ -32,7 +32,8 @@ def timeline_data(config, store) -> list[dict]:
     entries = []
     for number, run in enumerate(runs, start=1):
         summary = report.run_summary(store, config.pipeline_name, run, classes=classes)
-        failure = summary["error"] or (summary["failed_component"] and "failed") or None
+        failed = summary["failed_component"]
+        failure = summary["error"] or (failed and f"failed in {failed}") or None
         entry = simulate.timeline_entry(summary["span"], None, summary, failure)
         entry.update(
             run=number,

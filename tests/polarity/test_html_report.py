@@ -189,3 +189,11 @@ def test_after_run_reports_a_halted_run_without_a_card(tmp_path, capsys):
     text = path.read_text(encoding="utf-8")
     assert path.parent == tmp_path / "reports"
     assert "halted in DataGate" in text and "No evaluation" in text and "min_rows" in text
+
+
+def test_find_card_names_a_written_card_only(trained_workspace, store):
+    config, summary = trained_workspace
+    version = int(summary["pushed_version"])
+    assert model_card.find_card(config.serving_dir, version + 1) is None
+    written = model_card.write_card(config, store, version)
+    assert model_card.find_card(config.serving_dir, version) == written
