@@ -5,11 +5,9 @@ error, no request beyond the file itself, and every chart drawn."""
 import pathlib
 
 import pytest
+from browser_helpers import CHROMIUM, inspect_page
 
-pytest.importorskip("websockets.sync.client", reason="the DevTools client needs websockets >= 12")
-from browser_helpers import CHROMIUM, inspect_page  # noqa: E402
-
-from polarity import metadata, model_card, report_commands  # noqa: E402
+from polarity import metadata, model_card, report_commands
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent: apt-get install -y chromium (Debian's package)"
