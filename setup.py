@@ -11,7 +11,11 @@ setuptools.setup(
     license="Apache-2.0",
     python_requires=">=3.10,<3.14",
     packages=setuptools.find_packages(include=["pipelines", "components", "serving", "schemas", "polarity"]),
-    package_data={"schemas": ["*.pbtxt"], "polarity": ["templates/*.j2"], "serving": ["deploy/*", "deploy/**/*"]},
+    package_data={
+        "schemas": ["*.pbtxt"],
+        "polarity": ["templates/*.j2"],
+        "serving": ["deploy/*", "deploy/**/*"],
+    },
     install_requires=[
         "tfx>=1.16,<1.22",
         # CaseFoldUTF8 (NFKC case folding) in the tokenizer; TF Serving links TF Text's ops.
@@ -24,6 +28,8 @@ setuptools.setup(
         # The run report's and model card's charts, drawn as inline SVG (no network when opened).
         "matplotlib>=3.8,<4",
         "jinja2>=3",
+        # keras.callbacks.TensorBoard in the Trainer; TF 2.16 brings it, TF 2.21 no longer does.
+        "tensorboard",
     ],
     extras_require={
         "serving": [
