@@ -6,10 +6,12 @@
 #   docker build -t REGISTRY/polarity:TAG . && docker push REGISTRY/polarity:TAG
 #   polarity compile kubeflow --output pipeline.yaml --set kubeflow.image=REGISTRY/polarity:TAG ...
 #
-# The CUDA/cuDNN base lets the Trainer use the GPU it asks for; TensorFlow
-# falls back to the CPU where there is none. For a CPU-only image:
-#   docker build --build-arg BASE_IMAGE=ubuntu:22.04 ...
-ARG BASE_IMAGE=nvidia/cuda:12.2.2-cudnn8-runtime-ubuntu22.04
+# The image holds the TFX 1.21 stack (constraints/tfx-1.21-py3.12.txt): Ubuntu 24.04 brings
+# Python 3.12 and glibc 2.39, which TFDV and ml-metadata 1.21 need. The CUDA/cuDNN base lets
+# the Trainer use the GPU it asks for; TensorFlow falls back to the CPU where there is none.
+# For a CPU-only image:
+#   docker build --build-arg BASE_IMAGE=ubuntu:24.04 ...
+ARG BASE_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
 FROM ${BASE_IMAGE}
 
 ENV DEBIAN_FRONTEND=noninteractive \
@@ -19,18 +21,19 @@ ENV DEBIAN_FRONTEND=noninteractive \
     VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH
 
-# Ubuntu 22.04's Python is 3.10, the version constraints.txt was resolved for.
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends python3.10 python3.10-venv ca-certificates \
-    && rm -rf /var/lib/apt/lists/* \
-    && python3.10 -m venv /opt/venv \
-    && pip install pip==24.3.1
-
+# g++ and the Python headers build pyfarmhash (TFDV pins < 0.4, published as source only);
+# they go again in the same layer.
 WORKDIR /pipeline
 COPY . /pipeline
 # The same pins as CI and `make install`; the kubeflow extra brings kfp-pipeline-spec,
 # which the step entrypoint imports.
-RUN pip install -c constraints.txt "/pipeline[kubeflow]" \
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends python3.12 python3.12-venv python3.12-dev g++ ca-certificates \
+    && python3.12 -m venv /opt/venv \
+    && pip install pip==24.3.1 \
+    && pip install -c constraints/tfx-1.21-py3.12.txt "/pipeline[kubeflow]" \
+    && apt-get purge -y --auto-remove g++ python3.12-dev \
+    && rm -rf /var/lib/apt/lists/* \
     && python -c "import components.trainer, pipelines.pipeline, schemas; print('pipeline image ok')"
 
 CMD ["polarity", "--help"]
