@@ -109,11 +109,21 @@ class RestClient:
         return self._call(_model_path(self.model, version) + ":explain", body)
 
     def explain_texts(self, texts: list, version: int | None = None) -> list:
-        """Word attributions of raw texts: one `explanations.Explanation` per text."""
-        from serving.explanations import EXPLANATIONS_KEY, Explanation
+        """Word attributions of raw texts: one `explanations.Explanation` per text.
 
-        answer = self.explain({"instances": list(texts)}, version)
-        return [Explanation.from_json(value) for value in answer[EXPLANATIONS_KEY]]
+        TensorFlow Serving has no :explain (it answers "Malformed request"); there the
+        model's explanation signature runs through :predict instead, with the same result.
+        """
+        from serving import explanations
+
+        try:
+            answer = self.explain({"instances": list(texts)}, version)
+        except ServingError as error:
+            if error.status != 400 or not error.message.startswith("Malformed request"):
+                raise
+            body = {"signature_name": explanations.EXPLAIN_SIGNATURE, "inputs": list(texts)}
+            return explanations.explanations_from(self.predict(body, version)["outputs"])
+        return [explanations.Explanation.from_json(value) for value in answer[explanations.EXPLANATIONS_KEY]]
 
     def predict_texts(self, texts: list, version: int | None = None) -> list:
         """Scores raw texts with the `predict_text` signature: one Prediction per text."""

@@ -172,3 +172,21 @@ def test_polarity_serve_process_explains_the_pushed_model(model_version_dir, tmp
     for row in (before, after):
         total = row["base_values"][positive] + sum(row["attributions"][positive])
         assert total == pytest.approx(row["log_odds"][positive], abs=1e-4)
+
+
+def test_client_falls_back_to_predict_on_a_server_without_explain(server, monkeypatch):
+    """TF Serving answers :explain "Malformed request"; :predict on the signature explains the same."""
+    from serving import client
+
+    rest = client.RestClient(server.url)
+    direct = rest.explain_texts([WORSE, TEXTS[3]])
+
+    def tf_serving_explain(body, version=None):
+        raise client.ServingError("Malformed request: POST /v1/models/polarity:explain", 400)
+
+    monkeypatch.setattr(rest, "explain", tf_serving_explain)
+    for fallback, expected in zip(rest.explain_texts([WORSE, TEXTS[3]]), direct, strict=True):
+        assert (fallback.tokens, fallback.ngrams) == (expected.tokens, expected.ngrams)
+        for name in expected.classes:
+            assert fallback.attributions[name] == pytest.approx(expected.attributions[name], abs=1e-6)
+            assert fallback.log_odds[name] == pytest.approx(expected.log_odds[name], abs=1e-6)
