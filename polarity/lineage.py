@@ -115,7 +115,7 @@ def _evaluation(store, pusher, classes: tuple) -> dict:
     # The verdict records the evaluation (ML Metadata alone, no TensorFlow); older runs' did not.
     record = metadata.json_value(blessings[0], features.SPAN_SUMMARY_KEY) if blessings else None
     if record is not None:
-        metrics = record["metrics"]
+        metrics = report.overall_first(record["metrics"])
     else:
         metrics = report.evaluation_metrics(uri, classes) if uri else {}
     return {
@@ -188,7 +188,7 @@ def render_lineage(found: dict) -> str:
         lines += ["Metrics on the eval split, per slice:", *metrics_table(found["metrics"])]
     baseline = found["baseline"]
     if baseline is None:
-        lines.append("Baseline: none (the first blessed model; judged on the accuracy floor only)")
+        lines.append("Baseline: none (the first blessed model; judged on the floors only)")
     else:
         accuracy = baseline["metrics"].get("accuracy")
         which = (

@@ -3,16 +3,20 @@
 COLUMNS = ("examples", "accuracy", "macro_f1")
 
 
-def _columns(metrics: dict) -> list[str]:
-    """The common columns, then each class's precision and recall in the order first seen."""
-    per_class = []
-    for values in metrics.values():
-        per_class += [name for name in values if "/" in name and name not in per_class]
-    return [*COLUMNS, *per_class]
+def _columns(metrics: dict, classes: list) -> list[str]:
+    """The common columns, then precision and recall of each class, in the contract's class order."""
+    found = {name for values in metrics.values() for name in values if "/" in name}
+    order = {name: index for index, name in enumerate(classes)}
+
+    def key(column):
+        metric, _, class_name = column.partition("/")
+        return (metric, order.get(class_name, len(order)), class_name)
+
+    return [*COLUMNS, *sorted(found, key=key)]
 
 
-def metrics_table(metrics: dict) -> list[str]:
-    columns = _columns(metrics)
+def metrics_table(metrics: dict, classes: list = ()) -> list[str]:
+    columns = _columns(metrics, list(classes))
     widths = [max(9, len(column)) for column in columns]
     width = max([len("slice")] + [len(name) for name in metrics])
     lines = [
@@ -51,10 +55,10 @@ def render_summary(summary: dict) -> str:
         lines += [f"  - {item}" for item in warnings]
     if summary.get("metrics"):
         lines.append("Metrics on the eval split, per slice:")
-        lines += metrics_table(summary["metrics"])
+        lines += metrics_table(summary["metrics"], summary.get("classes") or [])
     if summary.get("golden_metrics"):
         lines.append("Metrics on the golden set:")
-        lines += metrics_table(summary["golden_metrics"])
+        lines += metrics_table(summary["golden_metrics"], summary.get("classes") or [])
     if summary.get("blessed") is not None:
         lines.append(f"Blessed: {'yes' if summary['blessed'] else 'no'}")
         lines += [f"  - {reason}" for reason in summary.get("not_blessed_because") or []]

@@ -58,7 +58,7 @@ def _summarize_node(summary: dict, node: metadata.NodeExecution, classes: tuple,
         for node_id, (_, _, metrics_key, record_key) in EVALUATORS.items():
             record = metadata.json_value(verdict, record_key)
             if record is not None:
-                summary[metrics_key] = record["metrics"]
+                summary[metrics_key] = overall_first(record["metrics"])
                 reasons = record["not_blessed_because"]
                 summary["not_blessed_because"] += [f"{_WHERE[node_id]}: {reason}" for reason in reasons]
                 summary["_recorded"].add(node_id)
@@ -71,6 +71,11 @@ def _summarize_node(summary: dict, node: metadata.NodeExecution, classes: tuple,
         summary["pushed"] = bool(metadata.custom_value(pushed, "pushed"))
         summary["pushed_model"] = metadata.custom_value(pushed, "pushed_destination")
         summary["pushed_version"] = metadata.custom_value(pushed, "pushed_version")
+
+
+def overall_first(metrics: dict) -> dict:
+    """Slices in reading order, "overall" first (ML Metadata keeps a record's keys unordered)."""
+    return dict(sorted(metrics.items(), key=lambda entry: (entry[0] != "overall", entry[0])))
 
 
 def _evaluation_from_files(summary: dict, node: metadata.NodeExecution, classes: tuple) -> None:

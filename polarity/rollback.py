@@ -38,10 +38,16 @@ def journal_path(serving_dir) -> str:
 def read_journal(serving_dir) -> list[dict]:
     """The recorded rollbacks, oldest first (none: an empty list)."""
     path = journal_path(serving_dir)
-    if not _gfile().exists(path):
-        return []
-    with _gfile().GFile(path, "r") as journal:
-        text = journal.read()
+    if not model_dir.is_uri(path):  # local: no TensorFlow for `polarity status`
+        if not os.path.exists(path):
+            return []
+        with open(path, encoding="utf-8") as journal:
+            text = journal.read()
+    else:
+        if not _gfile().exists(path):
+            return []
+        with _gfile().GFile(path, "r") as journal:
+            text = journal.read()
     entries = []
     for line in text.splitlines():
         if line.strip():

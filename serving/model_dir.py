@@ -89,6 +89,14 @@ def _is_dir(location: str) -> bool:
 def list_versions(base_dir) -> list[int]:
     """Numeric version directories under base_dir, ascending (missing dir: none)."""
     base = os.fspath(base_dir)
+    if not is_uri(base):  # read-only commands (`polarity status`) stay TensorFlow-free on local disks
+        if not os.path.isdir(base):
+            return []
+        return sorted(
+            int(name)
+            for name in os.listdir(base)
+            if name.isdigit() and os.path.isdir(os.path.join(base, name))
+        )
     if not _is_dir(base):
         return []
     gfile = _gfile()
