@@ -16,6 +16,7 @@ from polarity import evaluation_views, html_report, lineage, metadata, report
 
 CARDS_SUFFIX = ".cards"
 JSON_FILE, HTML_FILE = "model_card.json", "model_card.html"
+EVALUATED_ON = {"Evaluator": "span eval split", "GoldenEvaluator": "golden set"}
 # A slice is weak when its metric trails the overall one by more than this.
 WEAK_SLICE_GAP = 0.05
 
@@ -73,6 +74,56 @@ def _training_data(store, found: dict, classes: tuple) -> dict:
     }
 
 
+def _recorded_thresholds(store, pipeline_name: str, run_name: str | None) -> dict:
+    """{evaluator node id: its thresholds} from the EvalConfigs a run's Evaluators ran with."""
+    runs = {run.name: run for run in metadata.pipeline_runs(store, pipeline_name)}
+    if run_name not in runs:
+        return {}
+    return {
+        node.node_id: evaluation_views.execution_thresholds(store, node.execution_id)
+        for node in metadata.run_executions(store, runs[run_name])
+        if node.node_id in EVALUATED_ON
+    }
+
+
+def thresholds_passed(store, config, found: dict, golden_metrics: dict) -> list[dict]:
+    """Each blessing threshold the version was judged by, with its value (and the baseline's).
+
+    The thresholds are those the run's Evaluators recorded in ML Metadata; the
+    configuration's are used only for a run that recorded none.
+    """
+    metric = config.evaluation.metric
+    recorded = _recorded_thresholds(store, config.pipeline_name, found["evaluated_in_run"])
+    configured = {
+        "Evaluator": [
+            {
+                "metric": metric,
+                "slice": "overall",
+                "floor": config.evaluation.floor,
+                "max_drop": config.evaluation.max_drop,
+            }
+        ],
+        "GoldenEvaluator": [
+            {"metric": metric, "slice": "overall", "floor": config.evaluation.golden_floor, "max_drop": None}
+        ],
+    }
+    metrics = {"Evaluator": found["metrics"], "GoldenEvaluator": golden_metrics}
+    baseline = {"Evaluator": (found["baseline"] or {}).get("metrics", {}), "GoldenEvaluator": {}}
+    rows = []
+    for node_id, on in EVALUATED_ON.items():
+        for threshold in recorded.get(node_id) or configured[node_id]:
+            where = threshold["slice"]
+            rows.append(
+                {
+                    "on": on,
+                    **threshold,
+                    "value": metrics[node_id].get(where, {}).get(threshold["metric"]),
+                    "baseline": baseline[node_id].get(threshold["metric"]) if where == "overall" else None,
+                }
+            )
+    return rows
+
+
 def build_card(config, store, version: int) -> dict:
     """The card of a pushed version as JSON-ready sections.
 
@@ -84,24 +135,7 @@ def build_card(config, store, version: int) -> dict:
     found["pipeline"] = config.pipeline_name
     training = _training_data(store, found, classes)
     metric = config.evaluation.metric
-    passed = [
-        {
-            "on": "span eval split",
-            "metric": metric,
-            "floor": config.evaluation.floor,
-            "max_drop": config.evaluation.max_drop,
-            "value": found["metrics"].get("overall", {}).get(metric),
-            "baseline": (found["baseline"] or {}).get("metrics", {}).get(metric),
-        },
-        {
-            "on": "golden set",
-            "metric": metric,
-            "floor": config.evaluation.golden_floor,
-            "max_drop": None,
-            "value": training["golden_metrics"].get("overall", {}).get(metric),
-            "baseline": None,
-        },
-    ]
+    passed = thresholds_passed(store, config, found, training["golden_metrics"])
     columns = list(config.data.contract().slice_columns)
     return {
         "model_details": {
