@@ -189,6 +189,9 @@ def test_after_run_reports_a_halted_run_without_a_card(tmp_path, capsys):
     text = path.read_text(encoding="utf-8")
     assert path.parent == tmp_path / "reports"
     assert "halted in DataGate" in text and "No evaluation" in text and "min_rows" in text
+    timeline = report_commands.write_timeline(config, metadata.open_store(config.metadata_path))
+    text = timeline.read_text(encoding="utf-8")
+    assert "failed in DataGate" in text and ">halted<" in text and text.count("<svg") == 1  # nothing served
 
 
 def test_find_card_names_a_written_card_only(trained_workspace, store):
