@@ -3,39 +3,21 @@ Toolkit's sections: model details, training data, quantitative analysis, conside
 
 The card is JSON and HTML, kept next to the serving directory but outside it, so that
 TF Serving never sees it as a version: `<serving_dir>.cards/<version>/model_card.json`
-and `model_card.html`. It is written from ML Metadata (polarity/lineage.py) after a push.
+and `model_card.html` (polarity/card_location.py). It is written from ML Metadata
+(polarity/lineage.py) after a push.
 """
 
 import datetime
 import json
-import os
 
 import tensorflow as tf
 
 from polarity import evaluation_views, html_report, lineage, metadata, report
+from polarity.card_location import HTML_FILE, JSON_FILE, card_dir
 
-CARDS_SUFFIX = ".cards"
-JSON_FILE, HTML_FILE = "model_card.json", "model_card.html"
 EVALUATED_ON = {"Evaluator": "span eval split", "GoldenEvaluator": "golden set"}
 # A slice is weak when its metric trails the overall one by more than this.
 WEAK_SLICE_GAP = 0.05
-
-
-def card_dir(serving_dir, version: int) -> str:
-    """The folder of a version's card: `<serving_dir>.cards/<version>` (a path or a URI)."""
-    return f"{os.fspath(serving_dir).rstrip('/')}{CARDS_SUFFIX}/{version}"
-
-
-def card_path(serving_dir, version: int, kind: str = "html") -> str:
-    """The card file of a version ("html" or "json"); it may not exist (never written)."""
-    return f"{card_dir(serving_dir, version)}/{HTML_FILE if kind == 'html' else JSON_FILE}"
-
-
-def find_card(serving_dir, version: int) -> str | None:
-    """The HTML card of a pushed version if one was written, else None (`polarity lineage`
-    passes the lineage's "pushed_version": a rollback's copy shares its origin's card)."""
-    path = card_path(serving_dir, version)
-    return path if tf.io.gfile.exists(path) else None
 
 
 def weak_slices(metrics: dict, metric: str, floor: float | None) -> list[dict]:

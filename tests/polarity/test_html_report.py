@@ -12,7 +12,7 @@ import re
 import pytest
 from workspace_helpers import small_config, write_small_spans
 
-from polarity import evaluation_views, metadata, model_card, report_commands, report_data
+from polarity import card_location, evaluation_views, metadata, model_card, report_commands, report_data
 
 
 @pytest.fixture(scope="module")
@@ -141,10 +141,10 @@ def test_model_card_is_written_outside_the_serving_directory(trained_workspace, 
     version = int(summary["pushed_version"])
     html_path = pathlib.Path(model_card.write_card(config, store, version))
     serving_dir = pathlib.Path(config.serving_dir)
-    assert html_path == pathlib.Path(model_card.card_path(config.serving_dir, version))
+    assert html_path == pathlib.Path(card_location.card_path(config.serving_dir, version))
     assert serving_dir not in html_path.parents
     assert sorted(path.name for path in serving_dir.iterdir()) == [str(version)]
-    card = json.loads(html_path.with_name(model_card.JSON_FILE).read_text())
+    card = json.loads(html_path.with_name(card_location.JSON_FILE).read_text())
     assert card["model_details"]["version"] == version
     assert card["training_data"]["spans"] == [summary["span"]]
     assert card["quantitative_analysis"]["eval_split"] == summary["metrics"]
@@ -197,6 +197,6 @@ def test_after_run_reports_a_halted_run_without_a_card(tmp_path, capsys):
 def test_find_card_names_a_written_card_only(trained_workspace, store):
     config, summary = trained_workspace
     version = int(summary["pushed_version"])
-    assert model_card.find_card(config.serving_dir, version + 1) is None
+    assert card_location.find_card(config.serving_dir, version + 1) is None
     written = model_card.write_card(config, store, version)
-    assert model_card.find_card(config.serving_dir, version) == written
+    assert card_location.find_card(config.serving_dir, version) == written
