@@ -46,7 +46,7 @@ setuptools.setup(
             "kfp-pipeline-spec>=2.14,<2.17; python_version >= '3.11'",
         ],
         "airflow": ["apache-airflow>=2.10,<3"],
-        "dev": ["pytest", "pytest-timeout", "pytest-xdist", "ruff", "scikit-learn"],
+        "dev": ["pytest", "pytest-timeout", "pytest-xdist", "ruff", "scikit-learn", "websockets>=12"],
     },
     entry_points={"console_scripts": ["polarity=polarity.cli:main"]},
 )

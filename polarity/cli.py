@@ -16,7 +16,13 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 # Modules that add sub-commands: each has `register(commands, add_common_flags)`,
 # where every parser it adds sets `handler=fn(args, config) -> exit code`.
-EXTENSIONS: tuple = ("pipelines.commands", "serving.commands", "polarity.operations", "polarity.simulate")
+EXTENSIONS: tuple = (
+    "pipelines.commands",
+    "serving.commands",
+    "polarity.operations",
+    "polarity.simulate",
+    "polarity.report_commands",
+)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -229,6 +235,10 @@ def _run_locked(config: Config) -> int:
         )
     if summary:
         print_summary(summary)
+    from polarity import report_commands
+
+    with progress.capture_run_logs(log_path):
+        report_commands.after_run(config)  # prints "Report: <path>" and, after a push, "Model card: <path>"
     if failure is not None:
         print(f"\nRun halted: {type(failure).__name__}: {failure}", file=sys.stderr)
         return EXIT_FAILED

@@ -200,4 +200,5 @@ def render_lineage(found: dict) -> str:
             f"Baseline: {which} trained in run {baseline['trained_in_run']}"
             + (f", accuracy {accuracy:.4f}" if accuracy is not None else "")
         )
+    lines.append(f"Model card: {found.get('model_card') or 'none written'}")
     return "\n".join(lines)

@@ -93,5 +93,8 @@ def cmd_lineage(args, config: Config) -> int:
     except (FileNotFoundError, lineage.LineageError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    from polarity import card_location
+
+    found["model_card"] = card_location.find_card(config.serving_dir, found["pushed_version"])
     print(json.dumps(found, indent=2) if args.json else lineage.render_lineage(found), end="\n")
     return EXIT_OK
