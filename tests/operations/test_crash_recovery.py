@@ -122,6 +122,7 @@ def test_kill_in_trainer_redid_transform_and_left_serving_untouched(crashes):
 
 def test_run_after_the_kills_completes_and_pushes_one_whole_model(crashes):
     import tensorflow as tf
+    import tensorflow_text  # noqa: F401 (registers the tokenizer's ops, which the model uses)
 
     config, seen = crashes
     code, output = seen["final"]
