@@ -586,7 +586,10 @@ def _rename_old_keys(tree: dict) -> dict:
     tree = {key: dict(value) if isinstance(value, dict) else value for key, value in tree.items()}
     for (section, old), new in RENAMED_KEYS.items():
         if isinstance(tree.get(section), dict) and old in tree[section]:
-            tree[section][new] = tree[section].pop(old)
+            value, current = tree[section].pop(old), tree[section].get(new)
+            # `--set drift.source_mix.threshold=...` names one key: keep the others.
+            both_sections = isinstance(value, dict) and isinstance(current, dict)
+            tree[section][new] = {**current, **value} if both_sections else value
     return tree
 
 

@@ -57,6 +57,9 @@ def airflow_env(home: pathlib.Path, config_file: pathlib.Path) -> dict:
         # The executor starts `airflow tasks run` by name: the one of this virtualenv.
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "TF_CPP_MIN_LOG_LEVEL": "3",
+        # CI runs two test processes on 2 cores: parsing the DAG there can pass Airflow's 30 s default.
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "300",
+        "AIRFLOW__CORE__DAG_FILE_PROCESSOR_TIMEOUT": "300",
     }
     env.pop("POLARITY_WORKSPACE", None)
     return env

@@ -37,10 +37,12 @@ def test_this_machine_plan_matches_the_devices_tensorflow_sees():
 
 
 def test_mixed_precision_model_keeps_a_float32_output():
-    model = build_model(Hyperparameters(embedding_dim=4), vocab_size=50, dtype_policy="mixed_float16")
+    model = build_model(
+        Hyperparameters(embedding_dim=4), vocab_size=50, num_classes=2, dtype_policy="mixed_float16"
+    )
     embedding = next(layer for layer in model.layers if isinstance(layer, keras.layers.Embedding))
     assert embedding.dtype_policy.name == "mixed_float16"
     assert embedding.compute_dtype == "float16"
     probability = model({features.NGRAM_IDS_KEY: tf.constant([[1, 2, 0]], tf.int64)})
     assert probability.dtype == tf.float32
-    assert probability.shape == (1, 1)
+    assert probability.shape == (1, 2)  # a score per class

@@ -42,7 +42,7 @@ def test_two_classes_are_a_sigmoid_on_one_logit_started_from_the_nb_ratios():
 
 
 def test_three_classes_score_as_a_softmax_with_the_first_as_reference():
-    ratios = np.array([[3.0, 0.0], [0.0, 3.0], [0.0, 0.0]])
+    ratios = np.array([[3.0, 0.0], [0.0, 3.0], [-3.0, -3.0]])
     model = build_model(Hyperparameters(embedding_dim=4), vocab_size=3, num_classes=3, nb_log_ratios=ratios)
     scores = model.predict({features.NGRAM_IDS_KEY: np.array([[1], [2], [3]])}, verbose=0)
     assert scores.argmax(axis=1).tolist() == [1, 2, 0]

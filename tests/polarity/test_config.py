@@ -143,7 +143,7 @@ def test_drift_section_feeds_the_gate_checks():
     config = load_config(overrides=["drift.source_mix.action=halt", "drift.text_length.threshold=0.8"])
     checks = {check.measure: check for check in drift.checks_from_json(json.dumps(config.drift.as_checks()))}
     assert checks["label_balance"] == drift.DriftCheck("label_balance", 0.15, "halt")
-    assert checks["source_mix"] == drift.DriftCheck("source_mix", 0.30, "halt")
+    assert checks["slice_mix"] == drift.DriftCheck("slice_mix", 0.30, "halt")  # read under its new name
     assert checks["text_length"] == drift.DriftCheck("text_length", 0.8, "warn")
 
 

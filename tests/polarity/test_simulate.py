@@ -35,7 +35,7 @@ def test_simulation_timeline_halts_warns_and_never_serves_a_poisoned_model(tmp_p
     assert jump["serving_version"] == served
 
     # Span 3 is mostly Rotten Tomatoes after IMDB spans: the domain shift warns...
-    assert any(warning.startswith("source_mix drifted") for warning in poisoned["drift_warnings"])
+    assert any(warning.startswith("slice_mix drifted") for warning in poisoned["drift_warnings"])
     # ...and its flipped labels fail on the golden set, so it is not pushed.
     assert poisoned["blessed"] is False
     assert poisoned["golden_accuracy"] < 0.6  # the small runs' golden floor
