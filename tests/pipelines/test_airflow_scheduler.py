@@ -23,6 +23,10 @@ from workspace_helpers import run_cli, small_config, small_run_flags, write_smal
 if importlib.util.find_spec("airflow") is None:
     pytest.skip("the airflow extra is not installed", allow_module_level=True)
 
+# Thirteen task processes, each starting Python, TensorFlow and TFX: about 5 minutes on a quiet
+# 2-core machine, much more beside another test process.
+pytestmark = pytest.mark.timeout(2400)
+
 RUN_ID = "scheduled-test"
 ROWS = 1200
 # A small span's model may score a little under the last one; the run must still push.
@@ -56,7 +60,7 @@ def scheduled(tmp_path_factory):
     try:
         scheduler.wait_for_dag(config.pipeline_name, timeout=300)
         airflow(scheduler.env, "dags", "trigger", config.pipeline_name, "--run-id", RUN_ID)
-        state = scheduler.wait_for_run(config.pipeline_name, RUN_ID, timeout=780)
+        state = scheduler.wait_for_run(config.pipeline_name, RUN_ID, timeout=1500)
         tasks = scheduler.task_states(config.pipeline_name, RUN_ID)
         log = scheduler.tail()
     finally:
