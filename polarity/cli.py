@@ -272,8 +272,8 @@ def cmd_status(args, config: Config) -> int:
 def _mark_if_interrupted(summary: dict, config: Config) -> None:
     """A run ML Metadata shows running, whose `polarity run` process is gone, is "interrupted".
 
-    Runs that Airflow or Kubeflow start take no workspace lock, so a running run with
-    no record in the lock file stays "running".
+    Every writer of the workspace (polarity run, simulate, rollback, each Airflow task)
+    records itself in the lock file; Kubeflow runs use another store.
     """
     from polarity import lock
 
