@@ -48,6 +48,7 @@ def _percentiles(seconds: list) -> dict:
 def load_in_process(model_dir: pathlib.Path):
     """The model's predict_text signature, loaded in this process."""
     import tensorflow as tf
+    import tensorflow_text  # noqa: F401 (registers the tokenizer's TF Text ops, as the server does)
 
     from components import features
 
