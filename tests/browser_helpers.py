@@ -113,7 +113,7 @@ def inspect_page(html_file: pathlib.Path, screenshot: pathlib.Path, width: int =
       asked for besides itself and inline data: URLs; "svgs": [{"width", "height",
       "drawn", "title"}] per <svg>; "title": the document title}.
     """
-    with tempfile.TemporaryDirectory() as profile_dir:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile_dir:  # Chromium may still write
         browser, port = _start(profile_dir)
         try:
             session = _Session(_page_socket(port))

@@ -42,7 +42,9 @@ def store(trained_workspace):
 
 def test_run_report_opens_offline_with_every_chart_drawn(trained_workspace, store, tmp_path):
     config, summary = trained_workspace
-    path = report_commands.write_run_report(config, store, output=tmp_path / "report.html")
+    path = report_commands.write_run_report(
+        config, store, run_id=summary["run_id"], output=tmp_path / "report.html"
+    )
     seen = inspect_page(path, tmp_path / "report.png")
     _assert_read_well(seen, RUN_REPORT_CHARTS, f"Polarity run {summary['run_id']}")
     assert (tmp_path / "report.png").stat().st_size > 50_000
