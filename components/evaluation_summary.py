@@ -42,24 +42,32 @@ def metric_name(key, classes: tuple = ()) -> str:
     return name
 
 
-def evaluation_metrics(evaluation_uri: str, classes: tuple = (), model: str = "candidate") -> dict:
-    """Metrics per slice of one model from an Evaluator output directory.
+def metrics_by_model(evaluation_uri: str, classes: tuple = ()) -> dict:
+    """{"candidate": {slice: {metric: value}}, "baseline": {...}} from one read of the
+    Evaluator's metrics (the baseline's are empty when it had none).
 
     Args:
       evaluation_uri: the Evaluator's output directory.
       classes: the class names, to name per-class metrics ("recall/positive").
-      model: "candidate", or "baseline" for the model it was compared with.
     """
-    metrics: dict[str, dict[str, float]] = {}
+    found: dict[str, dict[str, dict[str, float]]] = {"candidate": {}, "baseline": {}}
     for record in tfma.load_metrics(evaluation_uri):
-        values = metrics.setdefault(slice_name(record.slice_key), {})
+        where = slice_name(record.slice_key)
         for item in record.metric_keys_and_values:
             if item.key.is_diff or item.key.name not in METRIC_NAMES:
                 continue
-            if (item.key.model_name == "baseline") != (model == "baseline"):
-                continue
+            model = "baseline" if item.key.model_name == "baseline" else "candidate"
+            values = found[model].setdefault(where, {})
             values[metric_name(item.key, classes)] = round(item.value.double_value.value, 4)
-    return dict(sorted(((k, v) for k, v in metrics.items() if v), key=lambda e: (e[0] != "overall", e[0])))
+    return {
+        model: dict(sorted(metrics.items(), key=lambda entry: (entry[0] != "overall", entry[0])))
+        for model, metrics in found.items()
+    }
+
+
+def evaluation_metrics(evaluation_uri: str, classes: tuple = (), model: str = "candidate") -> dict:
+    """Metrics per slice of one model ("candidate", or "baseline" for the one it was compared with)."""
+    return metrics_by_model(evaluation_uri, classes)[model]
 
 
 def blessing_reasons(evaluation_uri: str) -> list[str]:
@@ -87,8 +95,9 @@ def blessing_reasons(evaluation_uri: str) -> list[str]:
 
 def summarize(evaluation_uri: str, classes: tuple, blessed: bool) -> dict:
     """What the BlessingGate records of one evaluation: candidate and baseline metrics, reasons."""
+    by_model = metrics_by_model(evaluation_uri, classes)
     return {
-        "metrics": evaluation_metrics(evaluation_uri, classes),
-        "baseline_metrics": evaluation_metrics(evaluation_uri, classes, model="baseline"),
+        "metrics": by_model["candidate"],
+        "baseline_metrics": by_model["baseline"],
         "not_blessed_because": [] if blessed else blessing_reasons(evaluation_uri),
     }

@@ -17,10 +17,7 @@ EVAL_CONFIG_PROPERTY = "eval_config"
 
 def metrics_by_model(evaluation_uri: str, classes: tuple = ()) -> dict:
     """{"candidate": {slice: {metric: value}}, "baseline": {...}} (baseline empty without one)."""
-    return {
-        model: evaluation_summary.evaluation_metrics(evaluation_uri, classes, model=model)
-        for model in (CANDIDATE, BASELINE)
-    }
+    return evaluation_summary.metrics_by_model(evaluation_uri, classes)
 
 
 def thresholds(eval_config_json: str) -> list[dict]:
