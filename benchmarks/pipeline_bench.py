@@ -54,14 +54,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--output", type=pathlib.Path, required=True)
     parser.add_argument("--workspace", type=pathlib.Path, help="Default: a new temporary directory.")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="A configuration override, as `polarity run --set` takes it (repeatable).",
+    )
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
     from polarity import data, schema
     from polarity.config import load_config
 
+    load_at_start = round(os.getloadavg()[0], 2)
     workspace = args.workspace or pathlib.Path(tempfile.mkdtemp(prefix="polarity-bench-"))
-    config = load_config(workspace=workspace)
+    config = load_config(overrides=args.overrides, workspace=workspace)
     data.prepare_spans(config.data_root, config.golden_root, spans=1)
     schema.install_bundled_schema(str(config.schema_file))
     full_seconds, full = _timed_run(config)
@@ -98,7 +107,8 @@ def main() -> None:
     }
     result = {
         "benchmark": "pipeline",
-        "machine": {"cpus": os.cpu_count()},
+        "machine": {"cpus": os.cpu_count(), "load_average_at_start": load_at_start},
+        "overrides": args.overrides,
         "stack": stack(),
         "targets": TARGETS,
         "measured": measured,
