@@ -123,12 +123,8 @@ def cmd_data(args, config: Config) -> int:
     return EXIT_OK
 
 
-def _span_glob(config: Config, span: int) -> str:
-    return os.path.join(str(config.data_root), config.data.span_pattern.replace("{SPAN}", str(span)))
-
-
 def cmd_schema(args, config: Config) -> int:
-    from polarity import data, schema
+    from polarity import data, schema, spans
 
     if _uri_refused("polarity schema", config.data_root):
         return EXIT_USAGE
@@ -139,6 +135,13 @@ def cmd_schema(args, config: Config) -> int:
     if span is None:
         print(f"error: no span matching {config.data.span_pattern!r} in {config.data_root}", file=sys.stderr)
         return EXIT_USAGE
+    span_files = spans.span_glob(config.data_root, config.data.span_pattern, span)
+    if span_files is None:
+        print(
+            f"error: no file of span {span} matches {config.data.span_pattern!r} in {config.data_root}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     target = str(config.schema_file)
     if schema.exists(target) and not args.force:
         print(
@@ -147,11 +150,11 @@ def cmd_schema(args, config: Config) -> int:
         )
         return EXIT_USAGE
     try:
-        inferred, decisions = schema.infer_schema(_span_glob(config, span), config.data.contract())
+        inferred, decisions = schema.infer_schema(span_files, config.data.contract())
     except schema.SchemaError as error:
         print(f"error: span {span}: {error}", file=sys.stderr)
         return EXIT_USAGE
-    schema.write_schema(inferred, target, f"span {span} ({_span_glob(config, span)})")
+    schema.write_schema(inferred, target, f"span {span} ({span_files})")
     print(f"Schema inferred from span {span} and written to {target}:")
     for decision in decisions:
         print(f"  - {decision}")

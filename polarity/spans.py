@@ -93,3 +93,14 @@ def find_spans(data_root: pathlib.Path, pattern: str = DEFAULT_SPAN_PATTERN) -> 
         for span, spellings in tokens.items()
     }
     return SpanFiles(spans=spans, problems=tuple(problems))
+
+
+def span_glob(data_root: pathlib.Path, pattern: str, span: int) -> str | None:
+    """The glob of one span's files as they are spelled under `data_root` (`007` stays
+    `007`), or None when no file of that span matches `pattern`."""
+    root = pathlib.Path(data_root)
+    files = find_spans(root, pattern).spans.get(span)
+    if not files:
+        return None
+    token = _pattern_regex(pattern).fullmatch(files[0].relative_to(root).as_posix()).group("span")
+    return str(root / pattern.replace(SPAN_SPEC, token))

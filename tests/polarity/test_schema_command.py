@@ -96,3 +96,15 @@ def test_polarity_data_refuses_to_write_a_bucket_as_a_local_folder(tmp_path, cap
     assert run_cli("data", "--workspace", str(tmp_path), "--set", "data.root=gs://bucket/spans") == 2
     assert "gs://bucket/spans" in capsys.readouterr().err
     assert not (pathlib.Path.cwd() / "gs:").exists()
+
+
+def test_a_zero_padded_span_is_read_as_it_is_spelled(tmp_path, capsys):
+    path = tmp_path / "data" / "day=007" / "part.csv"
+    path.parent.mkdir(parents=True)
+    rows = "".join(f"t {i},{i % 2},a\n" for i in range(40))
+    path.write_text("text,label,source\n" + rows, encoding="utf-8")
+    flags = ["--workspace", str(tmp_path), "--set", "data.span_pattern=day={SPAN}/*.csv"]
+    assert run_cli("schema", *flags) == 0
+    out = capsys.readouterr().out
+    assert "Schema inferred from span 7" in out
+    assert "day=007" in (tmp_path / "schema" / "schema.pbtxt").read_text(encoding="utf-8")

@@ -1,10 +1,11 @@
 """Span discovery: the span and files `data.span_pattern` gives, the same as TFX's CsvExampleGen finds."""
 
+import glob as glob_module
 import pathlib
 
 import pytest
 
-from polarity.spans import find_spans
+from polarity.spans import find_spans, span_glob
 
 LAYOUTS = {  # case -> (data.span_pattern, files under data.root, the newest span, its files)
     "span folders": (
@@ -91,3 +92,12 @@ def test_folders_without_matching_files_and_a_missing_root_hold_no_span(tmp_path
     make_files(tmp_path, ["span-2/notes.txt"])
     assert find_spans(tmp_path, "span-{SPAN}/*.csv").latest is None
     assert find_spans(tmp_path / "missing", "span-{SPAN}/*.csv").spans == {}
+
+
+@pytest.mark.parametrize("case", sorted(LAYOUTS))
+def test_the_span_glob_matches_exactly_the_newest_spans_files_as_spelled(tmp_path, case):
+    pattern, names, newest, newest_names = LAYOUTS[case]
+    make_files(tmp_path, names)
+    glob = span_glob(tmp_path, pattern, newest)
+    assert sorted(pathlib.Path(p) for p in glob_module.glob(glob)) == [tmp_path / n for n in newest_names]
+    assert span_glob(tmp_path, pattern, 999) is None
