@@ -108,11 +108,6 @@ def pipeline_on_ram(tmp_path, monkeypatch, trained_workspace):
     assert not list(tmp_path.rglob("ram:")), "a ram:// path was written as a local folder"
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="order-dependent: once other test files had run pipelines on the shared workspace first, "
-    "the copied run pushed nothing (seen once in a fresh-clone run; passes alone and in another order)",
-)
 def test_a_pipeline_run_pushes_a_complete_loadable_version_to_ram(pipeline_on_ram, pushed_model_dir):
     from pipelines.local_runner import run_local
     from polarity import metadata, report
