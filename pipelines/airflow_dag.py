@@ -15,7 +15,8 @@ pipeline's source files. Each task builds the pipeline with TFX's
 AirflowDagRunner when it runs and executes that runner's task for its
 component, inside the workspace guard (polarity/recovery.py): it waits for
 another writer (`polarity run`, a rollback) to finish, and closes what a
-killed writer left unfinished.
+killed writer left unfinished. A last task, `report`, writes the run's report and
+the pushed version's model card, as `polarity run` does after a run.
 """
 
 import datetime
@@ -28,12 +29,15 @@ import pathlib
 
 from airflow import models
 from airflow.operators.python import PythonOperator
+from airflow.utils.trigger_rule import TriggerRule
 
 from polarity.config import Config, load_config
 
 CONFIG_ENV = "POLARITY_CONFIG"
 WORKSPACE_ENV = "POLARITY_WORKSPACE"
 GRAPH_FILE = ".airflow_graph.json"
+# The task after the pipeline's: the run report and the pushed version's model card.
+REPORT_TASK = "report"
 # A task waits this long for another writer of the workspace (a `polarity run`) to finish.
 LOCK_WAIT_SECONDS = 6 * 3600
 # The packages whose code decides the graph; a change to one rebuilds it.
@@ -194,8 +198,23 @@ def run_component(config: Config, component_id: str, upstream: list[str], **cont
         _launch(config, _tfx_task(config, component_id, upstream), context)
 
 
+def write_report(config: Config, **context) -> None:
+    """The last Airflow task: the run's report and, when it pushed, the version's model card,
+    as `polarity run` writes them. It runs whether the pipeline passed or halted, and a
+    report that cannot be written is a warning in its log, never a failed DAG run."""
+    import io
+
+    from polarity import report_commands
+
+    printed = io.StringIO()
+    report_commands.after_run(config, out=printed)
+    for line in printed.getvalue().splitlines():
+        log.info("%s", line)
+
+
 def build_airflow_dag(config: Config) -> models.DAG:
-    """The Airflow DAG of the one pipeline (`create_pipeline`), one task per component."""
+    """The Airflow DAG of the one pipeline (`create_pipeline`), one task per component, then
+    REPORT_TASK once every component has finished, failed or been skipped."""
     dag = models.DAG(dag_id=config.pipeline_name, **dag_settings(config))
     tasks = {}
     for component_id, upstream in pipeline_graph(config):
@@ -206,6 +225,13 @@ def build_airflow_dag(config: Config) -> models.DAG:
         )
         for name in upstream:
             tasks[component_id].set_upstream(tasks[name])
+    report = PythonOperator(
+        task_id=REPORT_TASK,
+        python_callable=functools.partial(write_report, config),
+        trigger_rule=TriggerRule.ALL_DONE,
+        dag=dag,
+    )
+    report.set_upstream(list(tasks.values()))
     return dag
 
 

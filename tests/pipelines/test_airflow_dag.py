@@ -6,10 +6,13 @@ nothing leaks into the other tests.
 """
 
 import importlib.util
+import pathlib
 
 import pytest
 from airflow_helpers import DAG_FILE, RUN_DAG_TEST, run_airflow_code, write_config
 from workspace_helpers import small_config, write_small_spans
+
+from polarity import card_location, html_report
 
 # Not importorskip: importing Airflow here would configure logging in the test process, and its
 # console handler would then print every library log line into captured stdout.
@@ -40,6 +43,12 @@ def _local_graph(config) -> dict:
     return {node.id: sorted(upstream.id for upstream in node.upstream_nodes) for node in pipeline.components}
 
 
+def _dag_graph(config) -> dict:
+    """The local pipeline's graph, then the report task after every component."""
+    graph = _local_graph(config)
+    return {**graph, "report": sorted(graph)}
+
+
 def test_dag_loads_with_the_local_pipelines_graph_and_the_configured_schedule(tmp_path):
     config = small_config(tmp_path / "workspace")
     config_file = write_config(
@@ -52,7 +61,7 @@ def test_dag_loads_with_the_local_pipelines_graph_and_the_configured_schedule(tm
 
     for loaded in (first, again):
         assert loaded["import_errors"] == {}
-        assert loaded["graph"] == _local_graph(config)
+        assert loaded["graph"] == _dag_graph(config)
         assert loaded["schedule"] == "30 4 * * 1"
         assert loaded["start_date"].startswith("2025-06-01")
         assert loaded["catchup"] is False
@@ -71,7 +80,7 @@ def test_a_changed_configuration_rebuilds_the_graph(tmp_path):
     changed = run_airflow_code(load, tmp_path, config_file, 300)
 
     assert changed["imported"] == ["tensorflow", "tfx"], "a new key must rebuild the graph with TFX"
-    assert changed["graph"] == _local_graph(config) and changed["retries"] == 4
+    assert changed["graph"] == _dag_graph(config) and changed["retries"] == 4
 
 
 def test_dag_test_runs_the_whole_pipeline_and_pushes_a_model(tmp_path):
@@ -85,7 +94,13 @@ def test_dag_test_runs_the_whole_pipeline_and_pushes_a_model(tmp_path):
 
     unfinished = {task: state for task, state in result["tasks"].items() if state != "success"}
     assert result["state"] == "success" and not unfinished, f"{unfinished}\n{result['log']}"
-    assert set(result["tasks"]) == set(_local_graph(config))
+    assert set(result["tasks"]) == set(_dag_graph(config))
     versions = [path for path in config.serving_dir.iterdir() if path.name.isdigit()]
     assert len(versions) == 1, f"expected one pushed version in {config.serving_dir}, found {versions}"
     assert (versions[0] / "saved_model.pb").is_file()
+    # The report task wrote the run's report and the pushed version's model card, outside
+    # the serving directory, as `polarity run` does.
+    card = card_location.find_card(config.serving_dir, int(versions[0].name))
+    assert card is not None, f"no model card for version {versions[0].name}\n{result['log']}"
+    assert versions[0].name in pathlib.Path(card).read_text(encoding="utf-8")
+    assert list((config.workspace / html_report.REPORTS_DIR).glob("*.html")), "no run report written"
