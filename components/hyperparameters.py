@@ -2,11 +2,51 @@
 
 import dataclasses
 
+MODEL_FAMILIES = ("ngrams", "encoder")
+
+
+@dataclasses.dataclass(frozen=True)
+class EncoderHyperparameters:
+    """How the pretrained encoder (components/encoder_model.py) is fine-tuned.
+
+    Attributes:
+      sequence_length: word pieces per text, [CLS] and [SEP] included; longer texts
+        are truncated.
+      batch_size: texts per step, over all replicas.
+      learning_rate: peak AdamW learning rate, reached after the warm-up.
+      warmup_fraction: share of the training steps spent warming up linearly from
+        zero; the rest decays linearly to zero.
+      weight_decay: AdamW's decoupled weight decay.
+      epochs: passes over the training split (early stopping may end sooner).
+      early_stopping_patience: epochs without a better eval loss before stopping.
+      cpu_sample_size: without a GPU, the Trainer fine-tunes on this many training
+        texts (and evaluates on at most as many), so the path runs in minutes.
+    """
+
+    sequence_length: int = 256
+    batch_size: int = 32
+    learning_rate: float = 5e-5
+    warmup_fraction: float = 0.1
+    weight_decay: float = 0.01
+    epochs: int = 2
+    early_stopping_patience: int = 1
+    cpu_sample_size: int = 512
+
+    @classmethod
+    def from_config(cls, config: dict | None) -> "EncoderHyperparameters":
+        return cls(**_known(cls, config, "training.encoder"))
+
 
 @dataclasses.dataclass(frozen=True)
 class Hyperparameters:
-    """What the pipeline configuration passes to the trainer (Trainer custom_config)."""
+    """What the pipeline configuration passes to the trainer (Trainer custom_config).
 
+    `model` picks the family: "ngrams" (components/model.py, the CPU default) or
+    "encoder" (a pretrained Transformer, components/encoder_model.py, TFX 1.21 stack),
+    whose settings are in `encoder`; the others are the n-gram model's.
+    """
+
+    model: str = "ngrams"
     epochs: int = 4
     batch_size: int = 64
     learning_rate: float = 3e-3
@@ -17,13 +57,24 @@ class Hyperparameters:
     # validation, early stopping and the exported model use the average. None: off.
     ema_momentum: float | None = 0.99
     max_train_steps: int | None = None
+    encoder: EncoderHyperparameters = EncoderHyperparameters()
+
+    def __post_init__(self):
+        if self.model not in MODEL_FAMILIES:
+            raise ValueError(f"training.model: {self.model!r} is not one of {list(MODEL_FAMILIES)}")
+        if isinstance(self.encoder, dict):
+            object.__setattr__(self, "encoder", EncoderHyperparameters.from_config(self.encoder))
 
     @classmethod
     def from_config(cls, config: dict | None) -> "Hyperparameters":
         """Builds from a plain dict, rejecting names this trainer does not know."""
-        config = dict(config or {})
-        known = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(config) - known)
-        if unknown:
-            raise ValueError(f"Unknown trainer hyperparameters {unknown}; known: {sorted(known)}")
-        return cls(**config)
+        return cls(**_known(cls, config, "training"))
+
+
+def _known(cls, config: dict | None, section: str) -> dict:
+    config = dict(config or {})
+    known = {field.name for field in dataclasses.fields(cls)}
+    unknown = sorted(set(config) - known)
+    if unknown:
+        raise ValueError(f"Unknown trainer hyperparameters {unknown} in {section}; known: {sorted(known)}")
+    return config

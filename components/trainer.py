@@ -42,18 +42,25 @@ def _text_features(custom_config: dict) -> TextFeatures:
 
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
-    """Trains on the transformed train split and exports the serving model."""
+    """Checks, trains on the transformed train split and exports the serving model."""
     custom_config = fn_args.custom_config or {}
     hparams = Hyperparameters.from_config(custom_config.get(HYPERPARAMETERS_KEY))
     contract = DatasetContract.from_dict(custom_config[CONTRACT_KEY])
-    text_features = _text_features(custom_config)
+    model_name = custom_config.get(MODEL_NAME_KEY, "model")
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
+    if hparams.model == "encoder":
+        _run_encoder(fn_args, hparams, contract, tf_transform_output, model_name)
+        return
+    text_features = _text_features(custom_config)
     schema = tf_transform_output.transformed_metadata.schema
     vocab_size = features.ngram_ids(tf_transform_output.vocabulary_size_by_name(features.VOCAB_NAME))
 
     def dataset(files, shuffle):
         return training.make_dataset(files, fn_args.data_accessor, schema, hparams.batch_size, shuffle)
 
+    training.check_before_training(
+        dataset(fn_args.train_files, shuffle=True), hparams, vocab_size, contract.num_classes
+    )
     model = training.train_model(
         dataset(fn_args.train_files, shuffle=True),
         dataset(fn_args.eval_files, shuffle=False),
@@ -67,6 +74,36 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         tf_transform_output,
         fn_args.serving_model_dir,
         contract,
-        custom_config.get(MODEL_NAME_KEY, "model"),
+        model_name,
         text_features,
+    )
+
+
+def _run_encoder(
+    fn_args, hparams: Hyperparameters, contract: DatasetContract, tf_transform_output, model_name
+):
+    """The encoder family: sanity checks, fine-tuning, export (components/encoder_*.py)."""
+    from components import encoder_export, encoder_training
+
+    schema = tf_transform_output.transformed_metadata.schema
+    settings = hparams.encoder
+
+    def dataset(files, shuffle):
+        return encoder_training.make_text_dataset(
+            files, fn_args.data_accessor, schema, settings.batch_size, shuffle
+        )
+
+    encoder_training.check_before_training(
+        dataset(fn_args.train_files, shuffle=True), settings, contract.num_classes
+    )
+    model, preprocessor = encoder_training.train_encoder(
+        dataset(fn_args.train_files, shuffle=True),
+        dataset(fn_args.eval_files, shuffle=False),
+        settings,
+        contract.num_classes,
+        log_dir=fn_args.model_run_dir,
+        max_train_steps=hparams.max_train_steps,
+    )
+    encoder_export.export_encoder(
+        model, preprocessor, tf_transform_output, fn_args.serving_model_dir, contract, model_name
     )

@@ -8,13 +8,16 @@ import numpy as np
 import tensorflow as tf
 from tfx_bsl.public import tfxio
 
-from components import devices, features
+from components import devices, features, sanity_checks
 from components.hyperparameters import Hyperparameters
 from components.model import build_model
 from components.signatures import dense_model_inputs
 
 # Laplace smoothing of the naive-Bayes n-gram counts (NBSVM's alpha).
 NB_SMOOTHING = 1.0
+# Examples the sanity checks overfit (components/sanity_checks.py), and the labels they sample.
+SANITY_EXAMPLES = 32
+SANITY_LABEL_SAMPLE = 512
 
 
 def make_dataset(file_pattern, data_accessor, schema, batch_size: int, shuffle: bool) -> tf.data.Dataset:
@@ -58,6 +61,33 @@ def nb_log_count_ratios(dataset: tf.data.Dataset, vocab_size: int, num_classes: 
     smoothed = counts[:, 1:] + NB_SMOOTHING
     log_probabilities = np.log(smoothed / smoothed.sum(axis=1, keepdims=True))
     return (log_probabilities[1:] - log_probabilities[0]).T
+
+
+def sanity_sample(dataset: tf.data.Dataset, examples: int, label_sample: int):
+    """(inputs of the first `examples`, their labels, the labels of about `label_sample` examples)."""
+    batches = list(dataset.take(max(1, -(-label_sample // examples))).as_numpy_iterator())
+    inputs, labels = batches[0]
+    inputs = {name: value[:examples] for name, value in inputs.items()}
+    sampled = np.concatenate([batch_labels for _, batch_labels in batches])
+    return inputs, labels[:examples], sampled
+
+
+def check_before_training(
+    dataset: tf.data.Dataset, hparams: Hyperparameters, vocab_size: int, num_classes: int
+) -> list[str]:
+    """The sanity checks on the n-gram model, fresh (no naive-Bayes start), before training it.
+
+    Raises:
+      sanity_checks.SanityCheckError: a check failed (the Trainer stops, saying which).
+    """
+    inputs, labels, sampled = sanity_sample(dataset, SANITY_EXAMPLES, SANITY_LABEL_SAMPLE)
+    sanity_checks.check_labels(sampled, num_classes)
+    found = sanity_checks.run_sanity_checks(
+        lambda: build_model(hparams, vocab_size, num_classes), inputs, labels, num_classes
+    )
+    for line in found:
+        logging.info("Sanity check: %s", line)
+    return found
 
 
 def train_model(

@@ -55,6 +55,14 @@ def check_kubeflow_config(config: Config) -> None:
         )
 
 
+def trainer_gpus(config: Config) -> int:
+    """GPUs the Trainer asks for: as configured, else one for the encoder and none for n-grams."""
+    count = config.kubeflow.trainer_accelerator_count
+    if count is None:
+        return 1 if config.training.model == "encoder" else 0
+    return count
+
+
 def _resource_spec(config: Config, component_id: str):
     from kfp.pipeline_spec import pipeline_spec_pb2
 
@@ -66,7 +74,7 @@ def _resource_spec(config: Config, component_id: str):
         cpu_request=size.cpu,
         memory_request=size.memory_gb,
     )
-    count = config.kubeflow.trainer_accelerator_count
+    count = trainer_gpus(config)
     if component_id == TRAINER_ID and count > 0:
         spec.accelerator.type = config.kubeflow.trainer_accelerator_type
         spec.accelerator.count = count

@@ -8,6 +8,7 @@ import datetime
 import os
 import pathlib
 import re
+import sys
 from typing import Literal
 
 import pydantic
@@ -15,11 +16,13 @@ import yaml
 from pydantic import Field
 
 from components.contract import ContractError, DatasetContract
-from components.hyperparameters import Hyperparameters
+from components.hyperparameters import MODEL_FAMILIES, EncoderHyperparameters, Hyperparameters
 from components.text_features import TextFeatures
 from serving.model_dir import is_uri
 
 _HPARAMS = Hyperparameters()
+# keras-hub (>= 0.30 loads sentence-transformers checkpoints) needs Python >= 3.11: the TFX 1.21 stack.
+ENCODER_MIN_PYTHON = (3, 11)
 _CONTRACT = DatasetContract()
 _TEXT = TextFeatures()
 PIPELINE_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
@@ -228,9 +231,38 @@ class TextConfig(_Section):
         )
 
 
-class TrainingConfig(_Section):
-    """Trainer hyperparameters (see components/training.py)."""
+_ENCODER = EncoderHyperparameters()
 
+
+class EncoderConfig(_Section):
+    """Fine-tuning of the pretrained encoder (training.model: encoder; components/encoder_model.py)."""
+
+    sequence_length: int = Field(
+        _ENCODER.sequence_length, ge=8, le=512, description="Word pieces per text; longer texts are cut."
+    )
+    batch_size: int = Field(_ENCODER.batch_size, ge=1, description="Texts per step, over all GPUs.")
+    learning_rate: float = Field(_ENCODER.learning_rate, gt=0, lt=1, description="Peak AdamW learning rate.")
+    warmup_fraction: float = Field(
+        _ENCODER.warmup_fraction, ge=0, lt=1, description="Share of steps warming up; then linear decay to 0."
+    )
+    weight_decay: float = Field(_ENCODER.weight_decay, ge=0, lt=1)
+    epochs: int = Field(_ENCODER.epochs, ge=1)
+    early_stopping_patience: int = Field(_ENCODER.early_stopping_patience, ge=0)
+    cpu_sample_size: int = Field(
+        _ENCODER.cpu_sample_size,
+        ge=16,
+        description="Without a GPU: training texts fine-tuned on (and at most as many evaluated).",
+    )
+
+
+class TrainingConfig(_Section):
+    """Trainer hyperparameters (see components/training.py).
+
+    `model` picks the model family: `ngrams` (the CPU default) or `encoder`, a pretrained
+    Transformer fine-tuned on a GPU (the TFX 1.21 stack; its settings in `encoder`).
+    """
+
+    model: Literal[MODEL_FAMILIES] = Field(_HPARAMS.model, description="ngrams | encoder.")
     epochs: int = Field(_HPARAMS.epochs, ge=1)
     batch_size: int = Field(_HPARAMS.batch_size, ge=1)
     learning_rate: float = Field(_HPARAMS.learning_rate, gt=0)
@@ -246,6 +278,17 @@ class TrainingConfig(_Section):
     max_train_steps: int | None = Field(
         _HPARAMS.max_train_steps, ge=1, description="Cap on training steps (tests, smoke runs)."
     )
+    encoder: EncoderConfig = Field(default_factory=EncoderConfig)
+
+    @pydantic.model_validator(mode="after")
+    def _encoder_needs_its_stack(self):
+        if self.model == "encoder" and sys.version_info < ENCODER_MIN_PYTHON:
+            raise ValueError(
+                "training.model=encoder needs the TFX 1.21 stack (Python 3.12, keras-hub; "
+                f"`make STACK=tfx-1.21`); this is Python {sys.version_info.major}.{sys.version_info.minor}, "
+                "the TFX 1.16 stack, which has only training.model=ngrams"
+            )
+        return self
 
 
 class EvaluationConfig(_Section):
@@ -409,8 +452,12 @@ class KubeflowConfig(_Section):
         pattern=r"^[A-Za-z0-9][A-Za-z0-9_./-]*$",
         description="GPU resource the Trainer asks for (Vertex AI: e.g. NVIDIA_TESLA_T4).",
     )
-    trainer_accelerator_count: int = Field(
-        1, ge=0, le=16, description="GPUs for the Trainer; 0 for CPU only."
+    trainer_accelerator_count: int | None = Field(
+        None,
+        ge=0,
+        le=16,
+        description="GPUs for the Trainer; 0 for CPU only; default one for training.model=encoder, "
+        "none for ngrams (it has nothing to use a GPU for).",
     )
     resources: dict[str, ResourcesConfig] = Field(
         default_factory=_default_resources,

@@ -43,7 +43,7 @@ STACKS = (
         python="3.12",
         min_glibc=(2, 39),
         constraints="constraints/tfx-1.21-py3.12.txt",
-        extras="serving,kubeflow,airflow,dev",
+        extras="serving,kubeflow,airflow,dev,encoder",
         notes="TF 2.21, protobuf 6, Beam 2.77",
     ),
     Stack(

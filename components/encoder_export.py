@@ -1,0 +1,92 @@
+"""Exports the fine-tuned encoder with the n-gram model's serving signatures.
+
+Text in, tokenised inside the graph by the encoder's own word-piece tokenizer
+(components/encoder_model.py): `serving_default` (a classify signature: serialized
+tf.Examples in, `classes` and `scores` out), `predict_text` and `transform_features`
+(Transform's graph, for TFMA's labels and slices), with TF Serving warm-up requests.
+
+No `explain_text`: the encoder is not additive in its tokens, so the n-gram model's exact
+closed form does not apply; the server answers :explain for such a model with an error
+that says the version has no explanation signature.
+"""
+
+import tensorflow as tf
+import tensorflow_transform as tft
+
+from components import features, signatures
+from components.contract import DatasetContract
+
+
+class _EncoderExportModule(tf.Module):
+    """Holds the model, its text preprocessor and the TFT graph, so SavedModel tracks all three."""
+
+    def __init__(
+        self, model, preprocessor, tf_transform_output: tft.TFTransformOutput, contract: DatasetContract
+    ):
+        super().__init__()
+        self.model = model
+        self.preprocessor = preprocessor
+        self.tft_layer = tf_transform_output.transform_features_layer()
+        raw_spec = tf_transform_output.raw_feature_spec()
+        self._text_spec = {contract.text_column: raw_spec[contract.text_column]}
+        self._text_column = contract.text_column
+        self._labelled_spec = {
+            column: raw_spec[column] for column in (contract.text_column, contract.label_column)
+        }
+        self._class_names = tf.constant(list(contract.classes))
+
+    def _classify(self, text: tf.Tensor) -> dict:
+        scores = tf.cast(self.model(self.preprocessor(tf.reshape(text, [-1])), training=False), tf.float32)
+        classes = tf.tile(tf.expand_dims(self._class_names, 0), [tf.shape(scores)[0], 1])
+        return {features.CLASSES_KEY: classes, features.SCORES_KEY: scores}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=features.EXAMPLES_INPUT_KEY)])
+    def serve_examples(self, inputs):
+        parsed = tf.io.parse_example(inputs, self._text_spec)[self._text_column]
+        if isinstance(parsed, tf.SparseTensor):
+            parsed = tf.sparse.to_dense(parsed, default_value="")
+        return self._classify(parsed)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=features.TEXT_INPUT_KEY)])
+    def predict_text(self, text):
+        return self._classify(text)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=features.TRANSFORM_INPUT_KEY)])
+    def transform_features(self, examples):
+        transformed = self.tft_layer(tf.io.parse_example(examples, self._labelled_spec))
+        return {key: transformed[key] for key in (features.LENGTH_BUCKET_KEY, features.CLASS_ID_KEY)}
+
+
+def export_encoder(
+    model,
+    preprocessor,
+    tf_transform_output: tft.TFTransformOutput,
+    export_dir: str,
+    contract: DatasetContract,
+    model_name: str,
+) -> None:
+    """Saves the encoder with `serving_default`, `predict_text`, `transform_features` and warm-up requests."""
+    module = _EncoderExportModule(model, preprocessor, tf_transform_output, contract)
+    exported = {
+        features.SERVING_SIGNATURE: module.serve_examples,
+        features.PREDICT_TEXT_SIGNATURE: module.predict_text,
+        features.TRANSFORM_SIGNATURE: module.transform_features,
+    }
+    tf.saved_model.save(module, export_dir, signatures=exported)
+    signatures.mark_classify_signature(export_dir)
+    signatures.write_warmup_requests(export_dir, model_name, contract.text_column)
+
+
+def graph_ops(export_dir: str) -> set:
+    """Every op type in a SavedModel's graph and its functions (to check what a server must link)."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    saved_model = saved_model_pb2.SavedModel()
+    with tf.io.gfile.GFile(f"{export_dir}/saved_model.pb", "rb") as handle:
+        saved_model.ParseFromString(handle.read())
+    ops = set()
+    for meta_graph in saved_model.meta_graphs:
+        ops |= {node.op for node in meta_graph.graph_def.node}
+        for function in meta_graph.graph_def.library.function:
+            ops |= {node.op for node in function.node_def}
+    return ops

@@ -1,0 +1,169 @@
+"""Fine-tunes the encoder model family on Transform's raw text; no TFX types but the data accessor.
+
+On GPUs: MirroredStrategy over all of them, mixed precision, the whole training split.
+On the CPU: the same code on a sample of `cpu_sample_size` texts, so the path runs here.
+"""
+
+import logging
+import math
+import warnings
+
+import keras
+import numpy as np
+import tensorflow as tf
+from tfx_bsl.public import tfxio
+
+from components import devices, encoder_model, features, sanity_checks
+from components.encoder_features import ENCODER_TEXT_KEY
+from components.hyperparameters import EncoderHyperparameters
+
+# The sanity checks: a dozen short texts, a constant learning rate (no warm-up), few steps.
+SANITY_EXAMPLES = 16
+SANITY_LABEL_SAMPLE = 512
+SANITY_SEQUENCE_LENGTH = 64
+SANITY_LEARNING_RATE = 1e-4
+SANITY_LIMITS = sanity_checks.SanityLimits(overfit_steps=40)
+
+
+def check_before_training(
+    texts: tf.data.Dataset, hparams: EncoderHyperparameters, num_classes: int, weights: str | None = None
+) -> list[str]:
+    """The sanity checks on a fresh encoder model, on the CPU or the first device, in seconds.
+
+    Raises:
+      sanity_checks.SanityCheckError: a check failed (the Trainer stops, saying which).
+    """
+    weights = weights or encoder_model.weights_dir()
+    batches = list(texts.take(max(1, -(-SANITY_LABEL_SAMPLE // hparams.batch_size))).as_numpy_iterator())
+    sampled = np.concatenate([labels for _, labels in batches])
+    sanity_checks.check_labels(sampled, num_classes)
+    text, labels = batches[0]
+    preprocessor = encoder_model.build_preprocessor(
+        weights, min(hparams.sequence_length, SANITY_SEQUENCE_LENGTH)
+    )
+    inputs = preprocessor(tf.constant(text[:SANITY_EXAMPLES]))
+
+    def fresh_model():
+        model = encoder_model.build_encoder_model(weights, num_classes)
+        return encoder_model.compile_model(model, SANITY_LEARNING_RATE, hparams.weight_decay)
+
+    found = sanity_checks.run_sanity_checks(
+        fresh_model, inputs, labels[:SANITY_EXAMPLES], num_classes, SANITY_LIMITS
+    )
+    for line in found:
+        logging.info("Sanity check: %s", line)
+    return found
+
+
+def make_text_dataset(file_pattern, data_accessor, schema, batch_size: int, shuffle: bool) -> tf.data.Dataset:
+    """Transformed examples once through, as (raw text [batch], class id [batch]) batches."""
+    dataset = data_accessor.tf_dataset_factory(
+        file_pattern,
+        tfxio.TensorFlowDatasetOptions(
+            batch_size=batch_size, label_key=features.CLASS_ID_KEY, num_epochs=1, shuffle=shuffle
+        ),
+        schema,
+    )
+    return dataset.map(
+        lambda batch, label: (_dense_text(batch[ENCODER_TEXT_KEY]), tf.reshape(label, [-1])),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+
+
+def _dense_text(text) -> tf.Tensor:
+    if isinstance(text, tf.SparseTensor):
+        text = tf.sparse.to_dense(text, default_value="")
+    return tf.reshape(text, [-1])
+
+
+def sample_for(plan: devices.DevicePlan, dataset: tf.data.Dataset, batch_size: int, sample_size: int):
+    """On GPUs the whole dataset; on the CPU its first `sample_size` texts (rounded up to a batch)."""
+    if plan.strategy != "default":
+        return dataset
+    return dataset.take(math.ceil(sample_size / batch_size))
+
+
+def tokenized(dataset: tf.data.Dataset, preprocessor) -> tf.data.Dataset:
+    """(text, label) batches -> (encoder inputs, label) batches, tokenised in tf.data."""
+    return dataset.map(
+        lambda text, label: (preprocessor(text), label), num_parallel_calls=tf.data.AUTOTUNE
+    ).prefetch(tf.data.AUTOTUNE)
+
+
+def count_batches(dataset: tf.data.Dataset) -> int:
+    """Batches in one pass (the learning-rate schedule needs the number of steps)."""
+    return int(dataset.reduce(tf.constant(0, tf.int64), lambda count, _: count + 1).numpy())
+
+
+def train_encoder(
+    train_texts: tf.data.Dataset,
+    eval_texts: tf.data.Dataset,
+    hparams: EncoderHyperparameters,
+    num_classes: int,
+    log_dir: str,
+    plan: devices.DevicePlan | None = None,
+    weights: str | None = None,
+    max_train_steps: int | None = None,
+) -> tuple[keras.Model, object]:
+    """Fine-tunes the encoder with a warm-up and linear decay, early stopping on the eval loss.
+
+    Args:
+      train_texts: (text, class id) batches from `make_text_dataset`, one pass per epoch.
+      eval_texts: the eval split, for early stopping and validation metrics.
+      hparams: the encoder's settings (`training.encoder`).
+      num_classes: number of classes.
+      log_dir: TensorBoard log directory.
+      plan: device plan; found at run time when omitted.
+      weights: checkpoint directory; the weights package's when omitted.
+      max_train_steps: cap on steps per epoch (tests, smoke runs).
+
+    Returns:
+      (the model holding the weights of its best eval epoch, its text preprocessor).
+    """
+    plan = plan or devices.plan_devices()
+    weights = weights or encoder_model.weights_dir()
+    train_texts = sample_for(plan, train_texts, hparams.batch_size, hparams.cpu_sample_size)
+    eval_texts = sample_for(plan, eval_texts, hparams.batch_size, hparams.cpu_sample_size)
+    if max_train_steps:
+        train_texts = train_texts.take(max_train_steps)
+    steps_per_epoch = count_batches(train_texts)
+    logging.info(
+        "Fine-tuning the encoder on %s (%s): %d steps per epoch of %d texts, sequence length %d",
+        plan.devices,
+        plan.dtype_policy,
+        steps_per_epoch,
+        hparams.batch_size,
+        hparams.sequence_length,
+    )
+    preprocessor = encoder_model.build_preprocessor(weights, hparams.sequence_length)
+    schedule = encoder_model.learning_rate_schedule(
+        hparams.learning_rate, steps_per_epoch * hparams.epochs, hparams.warmup_fraction
+    )
+    with devices.make_strategy(plan).scope():
+        model = encoder_model.build_encoder_model(weights, num_classes, plan.dtype_policy)
+        encoder_model.compile_model(model, schedule, hparams.weight_decay, plan.dtype_policy)
+    callbacks = [
+        keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=hparams.early_stopping_patience, restore_best_weights=True
+        ),
+        keras.callbacks.TensorBoard(log_dir=log_dir, update_freq="epoch"),
+        _EpochLogger(),
+    ]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Your input ran out of data")
+        # The checkpoint's pooler (a dense layer over [CLS]) is unused: mean pooling replaces it.
+        warnings.filterwarnings("ignore", message="Gradients do not exist for variables")
+        model.fit(
+            tokenized(train_texts, preprocessor),
+            validation_data=tokenized(eval_texts, preprocessor),
+            epochs=hparams.epochs,
+            callbacks=callbacks,
+            verbose=0,
+        )
+    return model, preprocessor
+
+
+class _EpochLogger(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        metrics = ", ".join(f"{name}={value:.4f}" for name, value in sorted((logs or {}).items()))
+        logging.info("Encoder epoch %d: %s", epoch + 1, metrics)
