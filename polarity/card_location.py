@@ -7,7 +7,7 @@ name the card without loading it.
 
 import os
 
-from serving import model_dir
+from serving import storage
 
 CARDS_SUFFIX = ".cards"
 JSON_FILE, HTML_FILE = "model_card.json", "model_card.html"
@@ -27,8 +27,4 @@ def find_card(serving_dir, version: int) -> str | None:
     """The HTML card of a pushed version if one was written, else None. `polarity lineage`
     passes the lineage's "pushed_version": a rollback's copy shares its origin's card."""
     path = card_path(serving_dir, version)
-    if not model_dir.is_uri(path):
-        return path if os.path.isfile(path) else None
-    import tensorflow as tf  # only for object stores
-
-    return path if tf.io.gfile.exists(path) else None
+    return path if storage.exists(path) else None

@@ -15,7 +15,7 @@ import datetime
 import json
 import os
 
-from serving import model_dir
+from serving import model_dir, storage
 
 JOURNAL_SUFFIX = ".rollbacks.jsonl"
 
@@ -24,10 +24,7 @@ class RollbackError(ValueError):
     """A rollback that cannot be done, with what to do instead."""
 
 
-def _gfile():
-    import tensorflow as tf
-
-    return tf.io.gfile
+_gfile = storage.gfile
 
 
 def journal_path(serving_dir) -> str:
@@ -37,17 +34,7 @@ def journal_path(serving_dir) -> str:
 
 def read_journal(serving_dir) -> list[dict]:
     """The recorded rollbacks, oldest first (none: an empty list)."""
-    path = journal_path(serving_dir)
-    if not model_dir.is_uri(path):  # local: no TensorFlow for `polarity status`
-        if not os.path.exists(path):
-            return []
-        with open(path, encoding="utf-8") as journal:
-            text = journal.read()
-    else:
-        if not _gfile().exists(path):
-            return []
-        with _gfile().GFile(path, "r") as journal:
-            text = journal.read()
+    text = storage.read_text(journal_path(serving_dir)) or ""
     entries = []
     for line in text.splitlines():
         if line.strip():

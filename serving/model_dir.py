@@ -16,21 +16,13 @@ loads it half-written, and a version number is never reused:
 
 import contextlib
 import os
-import re
 import time
+
+from serving import storage
+from serving.storage import FileSystemError, is_uri  # noqa: F401 (callers name them here)
 
 STAGING_PREFIX = ".staging-"
 SAVED_MODEL_FILE = "saved_model.pb"
-_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-
-
-class FileSystemError(ValueError):
-    """A location on a file system this TensorFlow cannot reach, with what to install."""
-
-
-def is_uri(location) -> bool:
-    """Whether `location` names its file system by a scheme (gs://, s3://, ram://, file://...)."""
-    return bool(_URI.match(os.fspath(location)))
 
 
 def renames_atomically(location) -> bool:
@@ -43,26 +35,8 @@ def renames_atomically(location) -> bool:
     return not is_uri(location) or location.startswith("file://")
 
 
-def _gfile():
-    import tensorflow as tf  # here, not on import: configuration uses is_uri and stays TensorFlow-free
-
-    return tf.io.gfile
-
-
-@contextlib.contextmanager
-def _file_system_of(location: str):
-    """Turns "no file system for this scheme" into an error that says what to do."""
-    import tensorflow as tf
-
-    try:
-        yield
-    except tf.errors.UnimplementedError as error:
-        scheme = location.split("://", 1)[0]
-        raise FileSystemError(
-            f"{location}: this TensorFlow has no file system for {scheme}://. gs:// is built in; "
-            "s3:// and hdfs:// come with tensorflow-io (install it in the environment or pipeline "
-            "image and `import tensorflow_io`); otherwise use a local path"
-        ) from error
+_gfile = storage.gfile
+_file_system_of = storage.file_system_of
 
 
 def _remove_tree(location: str) -> None:
@@ -80,28 +54,13 @@ def version_path(base_dir, version: int) -> str:
     return os.path.join(os.fspath(base_dir), str(version))
 
 
-def _is_dir(location: str) -> bool:
-    gfile = _gfile()
-    with _file_system_of(location):
-        return gfile.exists(location) and gfile.isdir(location)  # isdir alone hides an unknown scheme
-
-
 def list_versions(base_dir) -> list[int]:
     """Numeric version directories under base_dir, ascending (missing dir: none)."""
     base = os.fspath(base_dir)
-    if not is_uri(base):  # read-only commands (`polarity status`) stay TensorFlow-free on local disks
-        if not os.path.isdir(base):
-            return []
-        return sorted(
-            int(name)
-            for name in os.listdir(base)
-            if name.isdigit() and os.path.isdir(os.path.join(base, name))
-        )
-    if not _is_dir(base):
+    if not storage.isdir(base):
         return []
-    gfile = _gfile()
-    names = (name.rstrip("/") for name in gfile.listdir(base))  # object stores mark folders with "/"
-    return sorted(int(name) for name in names if name.isdigit() and gfile.isdir(os.path.join(base, name)))
+    names = storage.listdir(base)
+    return sorted(int(name) for name in names if name.isdigit() and storage.isdir(os.path.join(base, name)))
 
 
 def latest_version(base_dir) -> int | None:
@@ -244,11 +203,11 @@ def remove_leftovers(base_dir) -> list[str]:
     writer of base_dir (the workspace lock, one Pusher at a time).
     """
     base = os.fspath(base_dir)
-    if not _is_dir(base):
+    if not storage.isdir(base):
         return []
     gfile = _gfile()
     removed = []
-    for name in sorted(name.rstrip("/") for name in gfile.listdir(base)):
+    for name in sorted(storage.listdir(base)):
         path = os.path.join(base, name)
         incomplete = (
             name.isdigit()
