@@ -1,0 +1,151 @@
+"""End to end: the encoder family through the real pipeline on a few hundred reviews, then served.
+
+TFX 1.21 stack only (keras-hub needs Keras >= 3.15). On the CPU the Trainer fine-tunes on a
+sample (training.encoder.cpu_sample_size) of short word-piece sequences, so this takes minutes.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+pytestmark = pytest.mark.skipif(
+    sys.version_info < (3, 11), reason="training.model=encoder needs the TFX 1.21 stack (Python 3.12)"
+)
+
+ROWS = 400
+ENCODER_RUN = (
+    "training.model=encoder",
+    "training.encoder.sequence_length=48",
+    "training.encoder.batch_size=16",
+    "training.encoder.cpu_sample_size=192",
+    "training.encoder.epochs=2",
+    "training.encoder.learning_rate=1e-4",
+    "evaluation.floor=0.6",
+    "evaluation.golden_floor=0.6",
+    "data.min_rows=100",
+)
+
+
+@pytest.fixture(scope="module")
+def encoder_run(tmp_path_factory):
+    """(config, run summary) of one encoder run on ROWS real reviews."""
+    from workspace_helpers import write_small_spans
+
+    from pipelines.local_runner import run_local
+    from polarity import metadata, report
+    from polarity.config import load_config
+
+    workspace = tmp_path_factory.mktemp("encoder_workspace")
+    config = load_config(overrides=list(ENCODER_RUN), workspace=workspace)
+    write_small_spans(config, rows=ROWS)
+    run_local(config)
+    return config, report.run_summary(metadata.open_store(config.metadata_path), config.pipeline_name)
+
+
+@pytest.fixture(scope="module")
+def pushed(encoder_run):
+
+    config, summary = encoder_run
+    assert summary["blessed"] is True, summary
+    return config.serving_dir / summary["pushed_version"]
+
+
+def test_the_encoder_run_is_blessed_and_pushed(encoder_run, pushed):
+    _, summary = encoder_run
+    assert {component["state"] for component in summary["components"]} == {"complete"}
+    assert summary["golden_metrics"]["overall"]["examples"] == 1000
+    assert (pushed / "saved_model.pb").is_file()
+
+
+def test_the_export_has_the_ngram_models_signatures_but_explain(pushed):
+    from serving import servable
+
+    defs = servable.read_signature_defs(pushed)
+    assert set(defs) - {servable.INIT_OP_SIGNATURE} == {
+        "serving_default",
+        "predict_text",
+        "transform_features",
+    }
+    assert defs["serving_default"].method_name == "tensorflow/serving/classify"
+    assert set(defs["serving_default"].outputs) == {"classes", "scores"}
+
+
+def test_the_graph_needs_only_tf_text_ops_that_tf_serving_links(pushed):
+    """Every op outside core TensorFlow is one of TF Text's (whose ops_lib TF Serving links)."""
+    from components import encoder_model
+    from components.encoder_export import graph_ops
+
+    ops = sorted(graph_ops(str(pushed)))
+    probe = "\n".join(
+        (
+            "import json, sys",
+            "import tensorflow as tf",
+            "from tensorflow.python.framework import op_def_registry as r",
+            "ops = json.load(sys.stdin)",
+            "core = {o for o in ops if r.get(o) is not None}",
+            "import tensorflow_text",
+            "print(json.dumps([sorted(set(ops) - core), [o for o in ops if r.get(o) is None]]))",
+        )
+    )
+    answer = subprocess.run(
+        [sys.executable, "-c", probe], input=json.dumps(ops), capture_output=True, text=True, check=True
+    )
+    not_core, unknown = json.loads(answer.stdout.strip().splitlines()[-1])
+    assert unknown == [], "ops neither core TensorFlow nor TF Text's"
+    # The tokenizer's five, and the n-gram Transform graph's CaseFoldUTF8 (transform_features).
+    assert set(not_core) == set(encoder_model.SERVING_TF_TEXT_OPS)
+
+
+def test_polarity_serve_answers_predict_and_classify_with_class_names(encoder_run, pushed):
+    config, _ = encoder_run
+    command = [
+        sys.executable, "-m", "polarity.cli", "serve", "--workspace", str(config.workspace),
+        "--rest_api_port", "0",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        url, seen, deadline = None, [], time.monotonic() + 240
+        while url is None and time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line and process.poll() is not None:
+                break
+            seen.append(line)
+            match = re.search(r"Serving at (http://127\.0\.0\.1:\d+)", line)
+            url = match.group(1) if match else None
+        assert url, "polarity serve did not start:\n" + "".join(seen[-30:])
+        name = config.serving.model_name
+        predicted = _post(
+            f"{url}/v1/models/{name}:predict", {"signature_name": "predict_text", "inputs": ["Loved it."]}
+        )
+        (row,) = predicted["outputs"]["classes"]
+        assert row == ["negative", "positive"]
+        assert sum(predicted["outputs"]["scores"][0]) == pytest.approx(1, abs=1e-4)
+        classified = _post(f"{url}/v1/models/{name}:classify", {"examples": [{"text": "Dreadful and dull."}]})
+        (labelled,) = classified["results"]
+        assert [label for label, _ in labelled] == ["negative", "positive"]
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            _post(f"{url}/v1/models/{name}:explain", {"inputs": ["Loved it."]})
+        assert "no explanation signature" in refused.value.read().decode()
+    finally:
+        process.kill()
+        process.wait(30)
+
+
+def _post(url: str, body: dict) -> dict:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())

@@ -1,0 +1,97 @@
+"""Unit: the encoder family's schedule, device plans and CPU sample; its tokenizer and model (TFX 1.21).
+
+Device plans are built from faked GPU lists (this machine has no GPU): what runs on GPUs is
+chosen at run time from `tf.config.list_physical_devices("GPU")`.
+"""
+
+import math
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from components import devices, encoder_model, encoder_training
+from components.hyperparameters import EncoderHyperparameters, Hyperparameters
+
+needs_encoder_stack = pytest.mark.skipif(
+    sys.version_info < (3, 11), reason="the encoder (keras-hub) is installed on the TFX 1.21 stack only"
+)
+
+
+def test_the_schedule_warms_up_linearly_then_decays_to_zero():
+    schedule = encoder_model.learning_rate_schedule(1e-4, total_steps=100, warmup_fraction=0.1)
+    rates = [float(schedule(step)) for step in range(101)]
+    assert rates[0] == pytest.approx(1e-5)  # first step: a tenth of the way up
+    assert rates[9] == pytest.approx(1e-4)  # peak at the end of the warm-up
+    assert all(a < b for a, b in zip(rates[:9], rates[1:10], strict=True))
+    assert rates[55] == pytest.approx(1e-4 * 45 / 90)
+    assert rates[100] == pytest.approx(0.0)
+    assert all(a >= b for a, b in zip(rates[10:], rates[11:], strict=False))
+
+
+def test_without_a_gpu_the_encoder_trains_on_a_sample_and_with_gpus_on_everything():
+    dataset = tf.data.Dataset.range(1000).batch(10)  # 100 batches
+    cpu = devices.plan_devices(gpus=[])
+    gpus = devices.plan_devices(gpus=["GPU:0", "GPU:1"])
+    assert encoder_training.count_batches(encoder_training.sample_for(cpu, dataset, 10, 95)) == 10
+    assert encoder_training.count_batches(encoder_training.sample_for(gpus, dataset, 10, 95)) == 100
+    assert gpus.strategy == "mirrored" and gpus.dtype_policy == "mixed_float16"
+    assert cpu.strategy == "default" and cpu.dtype_policy == "float32"
+
+
+def test_encoder_settings_are_their_own_section_and_unknown_names_are_refused():
+    hparams = Hyperparameters.from_config({"model": "encoder", "encoder": {"sequence_length": 64}})
+    assert hparams.encoder == EncoderHyperparameters(sequence_length=64)
+    with pytest.raises(
+        ValueError, match=r"Unknown trainer hyperparameters \['max_len'\] in training.encoder"
+    ):
+        Hyperparameters.from_config({"encoder": {"max_len": 64}})
+    with pytest.raises(ValueError, match=r"training.model: 'bert' is not one of \['ngrams', 'encoder'\]"):
+        Hyperparameters(model="bert")
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 11), reason="the refusal is the TFX 1.16 stack's (Python 3.10)")
+def test_the_tfx_1_16_stack_refuses_the_encoder_at_config_time():
+    from polarity.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match="training.model=encoder needs the TFX 1.21 stack"):
+        load_config(overrides=["training.model=encoder"])
+
+
+@needs_encoder_stack
+def test_the_tokenizer_strips_accents_as_the_uncased_original_does():
+    tokenizer = encoder_model.build_tokenizer(encoder_model.weights_dir())
+    ids = tokenizer(tf.constant(["Cliché", "cliche"]))
+    assert ids[0] == ids[1]
+    assert tokenizer.token_to_id("[UNK]") not in ids[0]
+
+
+@needs_encoder_stack
+def test_the_model_starts_uniform_over_any_number_of_classes():
+    weights = encoder_model.weights_dir()
+    preprocessor = encoder_model.build_preprocessor(weights, sequence_length=16)
+    model = encoder_model.build_encoder_model(weights, num_classes=3)
+    scores = model(preprocessor(tf.constant(["A fine film.", "Dreadful.", "It was a film."]))).numpy()
+    assert scores.shape == (3, 3)
+    np.testing.assert_allclose(scores.sum(axis=1), 1, rtol=1e-5)
+    loss = -np.log(scores[np.arange(3), [2, 0, 1]]).mean()
+    assert abs(loss - math.log(3)) < 0.35
+
+
+@needs_encoder_stack
+def test_encoder_sanity_checks_pass_on_real_reviews_and_stop_on_one_class():
+    from components.sanity_checks import SanityCheckError
+    from polarity.data import read_reviews
+
+    reviews = [row for row in read_reviews() if row["source"] == "rotten_tomatoes"]
+    texts = [row["text"] for row in reviews[:8]] + [row["text"] for row in reviews[-8:]]
+    labels = np.array([int(row["label"]) for row in reviews[:8] + reviews[-8:]])
+    assert set(labels) == {0, 1}
+    hparams = EncoderHyperparameters(sequence_length=32, batch_size=16)
+    healthy = tf.data.Dataset.from_tensor_slices((texts, labels)).shuffle(16, seed=0).batch(16)
+    found = encoder_training.check_before_training(healthy, hparams, 2)
+    assert found[-1].startswith("sanity checks passed")
+    one_class = tf.data.Dataset.from_tensor_slices((texts, np.ones_like(labels))).batch(16)
+    with pytest.raises(SanityCheckError, match="labels: all 16 sampled training labels"):
+        encoder_training.check_before_training(one_class, hparams, 2)
