@@ -5,15 +5,14 @@ Text in, tokenised inside the graph by the encoder's own word-piece tokenizer
 tf.Examples in, `classes` and `scores` out), `predict_text` and `transform_features`
 (Transform's graph, for TFMA's labels and slices), with TF Serving warm-up requests.
 
-No `explain_text`: the encoder is not additive in its tokens, so the n-gram model's exact
-closed form does not apply; the server answers :explain for such a model with an error
-that says the version has no explanation signature.
+and `explain_text`: word-piece attributions by integrated gradients over the token
+embeddings (components/encoder_explain.py), in the n-gram model's outputs.
 """
 
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components import features, signatures
+from components import encoder_explain, explain, features, signatures
 from components.contract import DatasetContract
 
 
@@ -34,6 +33,7 @@ class _EncoderExportModule(tf.Module):
             column: raw_spec[column] for column in (contract.text_column, contract.label_column)
         }
         self._class_names = tf.constant(list(contract.classes))
+        self._num_classes = contract.num_classes
 
     def _classify(self, text: tf.Tensor) -> dict:
         scores = tf.cast(self.model(self.preprocessor(tf.reshape(text, [-1])), training=False), tf.float32)
@@ -51,6 +51,11 @@ class _EncoderExportModule(tf.Module):
     def predict_text(self, text):
         return self._classify(text)
 
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=features.TEXT_INPUT_KEY)])
+    def explain_text(self, text):
+        outputs = encoder_explain.explain_batch(self.model, self.preprocessor, text, self._num_classes)
+        return {**outputs, **self._classify(text)}
+
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=features.TRANSFORM_INPUT_KEY)])
     def transform_features(self, examples):
         transformed = self.tft_layer(tf.io.parse_example(examples, self._labelled_spec))
@@ -65,12 +70,23 @@ def export_encoder(
     contract: DatasetContract,
     model_name: str,
 ) -> None:
-    """Saves the encoder with `serving_default`, `predict_text`, `transform_features` and warm-up requests."""
+    """Saves the encoder with its four signatures and TF Serving warm-up requests.
+
+    Raises:
+      ValueError: on the warm-up texts, the explanation's log-odds do not give the model's
+        scores, or its attributions do not add up to them (components/encoder_explain.py).
+    """
     module = _EncoderExportModule(model, preprocessor, tf_transform_output, contract)
+    explained = module.explain_text(tf.constant(signatures.WARMUP_TEXTS))
+    explain.check_reproduces_scores(
+        explained[explain.LOG_ODDS_KEY].numpy(), explained[features.SCORES_KEY].numpy()
+    )
+    encoder_explain.check_completeness(explained)
     exported = {
         features.SERVING_SIGNATURE: module.serve_examples,
         features.PREDICT_TEXT_SIGNATURE: module.predict_text,
         features.TRANSFORM_SIGNATURE: module.transform_features,
+        explain.EXPLAIN_SIGNATURE: module.explain_text,
     }
     tf.saved_model.save(module, export_dir, signatures=exported)
     signatures.mark_classify_signature(export_dir)

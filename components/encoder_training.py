@@ -56,7 +56,18 @@ def check_before_training(
 
 
 def make_text_dataset(file_pattern, data_accessor, schema, batch_size: int, shuffle: bool) -> tf.data.Dataset:
-    """Transformed examples once through, as (raw text [batch], class id [batch]) batches."""
+    """Transformed examples once through, as (raw text [batch], class id [batch]) batches.
+
+    Raises:
+      ValueError: Transform's output holds no raw text (a transform graph from before
+        components/preprocessing.py passed it through): re-run Transform.
+    """
+    if ENCODER_TEXT_KEY not in {feature.name for feature in schema.feature}:
+        raise ValueError(
+            f"training.model=encoder: the transformed examples have no {ENCODER_TEXT_KEY!r} feature "
+            "(the raw text components/encoder_features.py passes through Transform); this transform "
+            "graph predates it: run the pipeline again so that Transform re-runs"
+        )
     dataset = data_accessor.tf_dataset_factory(
         file_pattern,
         tfxio.TensorFlowDatasetOptions(

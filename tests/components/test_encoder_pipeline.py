@@ -63,7 +63,7 @@ def test_the_encoder_run_is_blessed_and_pushed(encoder_run, pushed):
     assert (pushed / "saved_model.pb").is_file()
 
 
-def test_the_export_has_the_ngram_models_signatures_but_explain(pushed):
+def test_the_export_has_the_ngram_models_signatures(pushed):
     from serving import servable
 
     defs = servable.read_signature_defs(pushed)
@@ -71,6 +71,7 @@ def test_the_export_has_the_ngram_models_signatures_but_explain(pushed):
         "serving_default",
         "predict_text",
         "transform_features",
+        "explain_text",
     }
     assert defs["serving_default"].method_name == "tensorflow/serving/classify"
     assert set(defs["serving_default"].outputs) == {"classes", "scores"}
@@ -135,9 +136,12 @@ def test_polarity_serve_answers_predict_and_classify_with_class_names(encoder_ru
         classified = _post(f"{url}/v1/models/{name}:classify", {"examples": [{"text": "Dreadful and dull."}]})
         (labelled,) = classified["results"]
         assert [label for label, _ in labelled] == ["negative", "positive"]
-        with pytest.raises(urllib.error.HTTPError) as refused:
-            _post(f"{url}/v1/models/{name}:explain", {"inputs": ["Loved it."]})
-        assert "no explanation signature" in refused.value.read().decode()
+        explained = _post(f"{url}/v1/models/{name}:explain", {"inputs": ["A cliché, but I loved it."]})
+        (explanation,) = explained["explanations"]
+        assert explanation["tokens"] == ["a", "cl", "##iche", ",", "but", "i", "loved", "it", "."]
+        for class_name in ("negative", "positive"):  # integrated gradients add up to the log-odds
+            total = explanation["base_values"][class_name] + sum(explanation["attributions"][class_name])
+            assert total == pytest.approx(explanation["log_odds"][class_name], abs=0.1)
     finally:
         process.kill()
         process.wait(30)
