@@ -12,8 +12,10 @@ on real files through its Beam transform in tests/polarity/test_csv_checks.py):
   one header line and no rows, silently; refused.
 - a double quote inside an unquoted field: quotes are paired across lines, so rows
   run together, the read stops with "unbalanced quotes", or it never ends; refused.
-- a NUL byte, a row with more or fewer fields than the header, files of a span
-  with different headers: the read stops without naming the file or line; refused.
+- a NUL byte: Python 3.10's csv reader (TFX 1.16) stops with "line contains NUL";
+  from 3.11 (TFX 1.21) the byte stays in the text; refused on both stacks alike.
+- a row with more or fewer fields than the header, files of a span with different
+  headers: the read stops without naming the file or line; refused.
 - bytes that are not UTF-8: the read stops with a bare decoding error; refused.
 
 The dataset contract adds: the header holds exactly its columns, each label is a
@@ -60,12 +62,11 @@ _CSV_ERRORS = {  # start of a Python csv error (CsvExampleGen's reader raises it
         "unquoted field'; end lines with \\n or \\r\\n and quote fields holding line breaks, "
         "e.g. tr '\\r' '\\n' < FILE > FIXED.csv for a file with \\r line ends",
     ),
-    "line contains NUL": (
-        "nul",
-        "a NUL byte (\\x00), which CsvExampleGen cannot read; remove NUL bytes, "
-        "e.g. tr -d '\\000' < FILE > FIXED.csv",
-    ),
 }
+_NUL_ADVICE = (
+    "a NUL byte (\\x00), which CsvExampleGen cannot read on TFX 1.16 (Python 3.10's csv reader stops "
+    "on it) and keeps inside the text on TFX 1.21; remove NUL bytes, e.g. tr -d '\\000' < FILE > FIXED.csv"
+)
 _QUOTE_ADVICE = (
     "a double quote here is not paired as CSV needs it; CsvExampleGen pairs double quotes across "
     "lines, so it would run this row into the next ones or stop with 'unbalanced quotes'; put a "
@@ -107,9 +108,10 @@ class Findings:
 class _LineTap:
     """Hands a file's lines to csv.reader split as CsvExampleGen splits them (at \\n only).
 
-    It decodes each line as UTF-8, noting bytes that are not, and keeps the number
-    of double quotes on each line of the record being read, which csv.reader does
-    not tell.
+    It decodes each line as UTF-8, noting bytes that are not, notes NUL bytes and
+    hands the line on without them (Python 3.10's csv.reader stops on them, 3.11's
+    reads them: both stacks see the same rows), and keeps the number of double
+    quotes on each line of the record being read, which csv.reader does not tell.
     """
 
     def __init__(self, handle: Iterable[bytes], path: pathlib.Path, findings: Findings):
@@ -136,6 +138,9 @@ class _LineTap:
                 "save the file as UTF-8",
             )
             line = raw.decode("utf-8", errors="replace")
+        if "\x00" in line:
+            self._findings.add("nul", f"{self._path} line {self.number}", _NUL_ADVICE)
+            line = line.replace("\x00", "")
         if self.number == 1:
             self.first_line = line
         self.quotes.append(line.count('"'))
