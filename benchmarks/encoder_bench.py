@@ -32,8 +32,8 @@ from benchmarks.language_bench import predict_polarity, trained_model_dir
 TARGETS = {"tweets": 0.74, "golden_imdb": 0.93, "golden_rt": 0.80}
 GOLDEN_SOURCES = {"golden_imdb": "imdb", "golden_rt": "rotten_tomatoes"}
 BINARY = ("negative", "positive")
-# Both families: bless whatever trains (the benchmark scores it; the gate is not what is measured).
-COMMON = ("evaluation.floor=0.5", "evaluation.golden_floor=0.5", "evaluation.max_regression=1.0")
+# Both families, each in a workspace of its own: bless whatever trains (the gate is not measured here).
+COMMON = ("evaluation.floor=0.5", "evaluation.golden_floor=0.5")
 
 
 def balanced_accuracy(truth: Sequence[str], predicted: Sequence[str]) -> float:

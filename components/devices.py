@@ -11,7 +11,7 @@ class DevicePlan:
     """How to train on the devices found.
 
     Attributes:
-      strategy: "mirrored" (all GPUs present) or "default" (CPU).
+      strategy: "mirrored" (two GPUs or more, all of them) or "default" (one GPU, or the CPU).
       devices: the logical device names the strategy spans.
       dtype_policy: Keras dtype policy: mixed precision on GPU, float32 on CPU.
     """
@@ -19,6 +19,11 @@ class DevicePlan:
     strategy: str
     devices: tuple
     dtype_policy: str
+
+    @property
+    def on_gpu(self) -> bool:
+        """Whether training runs on GPUs (the encoder then trains on the whole split)."""
+        return any(device.startswith("/gpu:") for device in self.devices)
 
 
 def plan_devices(gpus: Sequence | None = None) -> DevicePlan:
@@ -28,15 +33,17 @@ def plan_devices(gpus: Sequence | None = None) -> DevicePlan:
       gpus: physical GPU devices; `None` asks TensorFlow. Tests pass fakes.
 
     Returns:
-      MirroredStrategy with mixed precision over every GPU present, or plain
-      float32 on the CPU when there is none.
+      MirroredStrategy with mixed precision over every GPU present when there are
+      two or more; one GPU needs no replicas (the default strategy, mixed precision);
+      plain float32 on the CPU when there is none.
     """
     if gpus is None:
         gpus = tf.config.list_physical_devices("GPU")
     if not gpus:
         return DevicePlan(strategy="default", devices=("/cpu:0",), dtype_policy="float32")
     devices = tuple(f"/gpu:{index}" for index in range(len(gpus)))
-    return DevicePlan(strategy="mirrored", devices=devices, dtype_policy="mixed_float16")
+    strategy = "mirrored" if len(devices) > 1 else "default"
+    return DevicePlan(strategy=strategy, devices=devices, dtype_policy="mixed_float16")
 
 
 def make_strategy(plan: DevicePlan) -> tf.distribute.Strategy:

@@ -89,7 +89,7 @@ def _dense_text(text) -> tf.Tensor:
 
 def sample_for(plan: devices.DevicePlan, dataset: tf.data.Dataset, batch_size: int, sample_size: int):
     """On GPUs the whole dataset; on the CPU its first `sample_size` texts (rounded up to a batch)."""
-    if plan.strategy != "default":
+    if plan.on_gpu:
         return dataset
     return dataset.take(math.ceil(sample_size / batch_size))
 

@@ -18,22 +18,28 @@ def test_no_gpu_trains_on_cpu_in_float32():
     assert devices.make_strategy(plan) is tf.distribute.get_strategy()
 
 
-def test_one_gpu_uses_mirrored_strategy_with_mixed_precision():
+def test_one_gpu_needs_no_replicas_but_uses_mixed_precision():
     plan = devices.plan_devices(gpus=[FakeDevice("/physical_device:GPU:0", "GPU")])
-    assert plan.strategy == "mirrored"
+    assert plan.strategy == "default"
     assert plan.devices == ("/gpu:0",)
     assert plan.dtype_policy == "mixed_float16"
+    assert plan.on_gpu
 
 
 def test_several_gpus_are_all_mirrored():
     gpus = [FakeDevice(f"/physical_device:GPU:{index}", "GPU") for index in range(4)]
     plan = devices.plan_devices(gpus=gpus)
+    assert plan.strategy == "mirrored"
     assert plan.devices == ("/gpu:0", "/gpu:1", "/gpu:2", "/gpu:3")
+    assert plan.dtype_policy == "mixed_float16"
+    assert plan.on_gpu
+    assert not devices.plan_devices(gpus=[]).on_gpu
 
 
 def test_this_machine_plan_matches_the_devices_tensorflow_sees():
-    expected = "mirrored" if tf.config.list_physical_devices("GPU") else "default"
-    assert devices.plan_devices().strategy == expected
+    gpus = tf.config.list_physical_devices("GPU")
+    assert devices.plan_devices().on_gpu == bool(gpus)
+    assert devices.plan_devices().strategy == ("mirrored" if len(gpus) > 1 else "default")
 
 
 def test_mixed_precision_model_keeps_a_float32_output():

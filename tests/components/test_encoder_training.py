@@ -33,11 +33,24 @@ def test_the_schedule_warms_up_linearly_then_decays_to_zero():
 def test_without_a_gpu_the_encoder_trains_on_a_sample_and_with_gpus_on_everything():
     dataset = tf.data.Dataset.range(1000).batch(10)  # 100 batches
     cpu = devices.plan_devices(gpus=[])
-    gpus = devices.plan_devices(gpus=["GPU:0", "GPU:1"])
     assert encoder_training.count_batches(encoder_training.sample_for(cpu, dataset, 10, 95)) == 10
-    assert encoder_training.count_batches(encoder_training.sample_for(gpus, dataset, 10, 95)) == 100
-    assert gpus.strategy == "mirrored" and gpus.dtype_policy == "mixed_float16"
-    assert cpu.strategy == "default" and cpu.dtype_policy == "float32"
+    for gpus in (["GPU:0"], ["GPU:0", "GPU:1"]):
+        plan = devices.plan_devices(gpus=gpus)
+        assert encoder_training.count_batches(encoder_training.sample_for(plan, dataset, 10, 95)) == 100
+
+
+def test_mixed_precision_scales_the_loss_and_keeps_float32_probabilities():
+    import keras
+
+    inputs = keras.Input((4,))
+    hidden = keras.layers.Dense(8, dtype="mixed_float16")(inputs)
+    outputs = keras.layers.Dense(2, activation="softmax", dtype="float32")(hidden)
+    model = encoder_model.compile_model(keras.Model(inputs, outputs), 1e-3, 0.01, "mixed_float16")
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert isinstance(model.optimizer.inner_optimizer, keras.optimizers.AdamW)
+    assert model(np.ones((1, 4), np.float32)).dtype == "float32"
+    plain = encoder_model.compile_model(keras.Model(inputs, outputs), 1e-3, 0.01)
+    assert isinstance(plain.optimizer, keras.optimizers.AdamW)
 
 
 def test_encoder_settings_are_their_own_section_and_unknown_names_are_refused():
