@@ -6,6 +6,7 @@ DAG folder `pipelines/`, SQLite and the SequentialExecutor.
 """
 
 import contextlib
+import io
 import json
 import os
 import pathlib
@@ -17,6 +18,7 @@ import textwrap
 import time
 
 import yaml
+from workspace_helpers import run_cli
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 DAG_FILE = REPO / "pipelines" / "airflow_dag.py"
@@ -31,6 +33,15 @@ run = DAG.test()
 states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
 print("RESULT " + json.dumps({"state": str(run.state), "tasks": states}))
 """
+
+
+def cli_json(*argv: str) -> dict:
+    """The JSON a `polarity` command prints with --json, run in-process."""
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        assert run_cli(*argv, "--json") == 0
+    # After an in-process run, TFX's absl logging also writes lines to stdout.
+    lines = out.getvalue().splitlines()
+    return json.loads("\n".join(lines[lines.index("{") :]))
 
 
 def write_config(config, path: pathlib.Path, **airflow) -> pathlib.Path:

@@ -9,8 +9,8 @@ import importlib.util
 import pathlib
 
 import pytest
-from airflow_helpers import DAG_FILE, RUN_DAG_TEST, run_airflow_code, write_config
-from workspace_helpers import small_config, write_small_spans
+from airflow_helpers import DAG_FILE, RUN_DAG_TEST, cli_json, run_airflow_code, write_config
+from workspace_helpers import run_cli, small_config, small_run_flags, write_small_spans
 
 from polarity import card_location, html_report
 
@@ -104,3 +104,44 @@ def test_dag_test_runs_the_whole_pipeline_and_pushes_a_model(tmp_path):
     assert card is not None, f"no model card for version {versions[0].name}\n{result['log']}"
     assert versions[0].name in pathlib.Path(card).read_text(encoding="utf-8")
     assert list((config.workspace / html_report.REPORTS_DIR).glob("*.html")), "no run report written"
+
+
+def _served_lineage(config) -> dict:
+    return cli_json("lineage", "--workspace", str(config.workspace))
+
+
+def test_local_and_airflow_runs_judge_each_new_model_against_the_one_pushed_before(tmp_path):
+    """Local, Airflow, Airflow, local, each on a new span: each run's baseline is the model the
+    run before it pushed, whichever runner recorded that run (the two runners tie a verdict to
+    the BlessingGate differently, and TFX's legacy resolver sees every Airflow-trained model as
+    a candidate)."""
+    # A small span's model may score a little under the last one; every run must still push.
+    overrides = ("training.epochs=2", "data.min_rows=100", "evaluation.max_accuracy_drop=0.5")
+    config = small_config(tmp_path / "workspace", *overrides)
+    config_file = write_config(config, tmp_path / "polarity.yaml", retries=0)
+    flags = ["--workspace", str(config.workspace), *small_run_flags()]
+    flags += [flag for override in overrides for flag in ("--set", override)]
+
+    def airflow_run() -> None:
+        result = run_airflow_code(RUN_DAG_TEST, tmp_path, config_file, 900)
+        assert result["state"] == "success", result["log"]
+
+    def local_run() -> None:
+        assert run_cli("run", *flags) == 0
+
+    runs = [local_run, airflow_run, airflow_run, local_run]
+    served = []
+    for span, run in enumerate(runs, start=1):
+        write_small_spans(config, rows=1200, first_span=span, seed=span)
+        run()
+        served.append(_served_lineage(config))
+        assert served[-1]["spans"] == [span] and served[-1]["blessed"] is True, served[-1]
+
+    pushed = [run["pushed_version"] for run in served]
+    baselines = [run["baseline"] and run["baseline"]["pushed_version"] for run in served]
+    assert len(set(pushed)) == len(runs), pushed
+    # Local, then Airflow (the verdict the local runner recorded), Airflow again (the model an
+    # Airflow run trained), then local (the verdict the Airflow runner recorded).
+    assert baselines == [None, *pushed[:-1]], f"pushed {pushed}, judged against {baselines}"
+    trained = [run["trained_in_run"] for run in served]
+    assert [run["baseline"]["trained_in_run"] for run in served[1:]] == trained[:-1]

@@ -9,13 +9,10 @@ pushes a model of its own, which `polarity status` and `polarity lineage` must
 show.
 """
 
-import contextlib
 import importlib.util
-import io
-import json
 
 import pytest
-from airflow_helpers import Scheduler, airflow, write_config
+from airflow_helpers import Scheduler, airflow, cli_json, write_config
 from workspace_helpers import run_cli, small_config, small_run_flags, write_small_spans
 
 # Not importorskip: importing Airflow here would configure logging in the test process, and its
@@ -33,14 +30,6 @@ ROWS = 1200
 OVERRIDES = ("training.epochs=2", "data.min_rows=100", "evaluation.max_accuracy_drop=0.5")
 
 
-def _cli_json(*argv: str) -> dict:
-    with contextlib.redirect_stdout(io.StringIO()) as out:
-        assert run_cli(*argv, "--json") == 0
-    # After the in-process run, TFX's absl logging also writes lines to stdout.
-    lines = out.getvalue().splitlines()
-    return json.loads("\n".join(lines[lines.index("{") :]))
-
-
 @pytest.fixture(scope="module")
 def scheduled(tmp_path_factory):
     """A local run, a new span, then one scheduled DAG run; what the scheduler recorded."""
@@ -50,7 +39,7 @@ def scheduled(tmp_path_factory):
     flags = ["--workspace", str(config.workspace), *small_run_flags()]
     flags += [flag for override in OVERRIDES for flag in ("--set", override)]
     assert run_cli("run", *flags) == 0, "the local run before the scheduled one failed"
-    local = _cli_json("status", "--workspace", str(config.workspace))
+    local = cli_json("status", "--workspace", str(config.workspace))
     write_small_spans(config, rows=ROWS, first_span=2, seed=1)
 
     # No schedule: the only run is the one triggered here.
@@ -76,7 +65,7 @@ def test_every_task_of_the_scheduled_run_succeeds(scheduled):
 
 def test_status_shows_the_scheduled_runs_metrics_blessing_and_push(scheduled):
     config, local, _ = scheduled
-    status = _cli_json("status", "--workspace", str(config.workspace))
+    status = cli_json("status", "--workspace", str(config.workspace))
     assert status["run_id"] != local["run_id"] and RUN_ID in status["run_id"]
     assert status["state"] == "complete" and status["span"] == 2
     assert {item["id"] for item in status["components"]} >= {"Trainer", "Evaluator", "BlessingGate", "Pusher"}
@@ -88,20 +77,14 @@ def test_status_shows_the_scheduled_runs_metrics_blessing_and_push(scheduled):
 
 def test_lineage_traces_the_served_model_to_the_scheduled_run(scheduled):
     config, local, _ = scheduled
-    lineage = _cli_json("lineage", "--workspace", str(config.workspace))
+    lineage = cli_json("lineage", "--workspace", str(config.workspace))
     assert RUN_ID in lineage["pushed_in_run"] and RUN_ID in lineage["trained_in_run"]
     assert lineage["spans"] == [2] and lineage["blessed"] is True
     assert "overall" in lineage["metrics"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="TFX's legacy resolver (the Airflow runner's) finds a producer's outputs by the "
-    "executions' component_id property, which the local runner does not write: the first "
-    "Airflow run after local runs finds no blessed model and is judged on the floors only",
-)
 def test_the_scheduled_run_is_judged_against_the_model_the_local_run_pushed(scheduled):
     config, local, _ = scheduled
-    lineage = _cli_json("lineage", "--workspace", str(config.workspace))
+    lineage = cli_json("lineage", "--workspace", str(config.workspace))
     assert lineage["baseline"] is not None
     assert lineage["baseline"]["pushed_version"] == int(local["pushed_version"])
