@@ -50,7 +50,7 @@ def encoder_run(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def pushed(encoder_run):
-
+    """The pushed version directory of the encoder run (which must have been blessed)."""
     config, summary = encoder_run
     assert summary["blessed"] is True, summary
     return config.serving_dir / summary["pushed_version"]
