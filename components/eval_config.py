@@ -2,7 +2,7 @@
 
 import json
 
-import tensorflow_model_analysis as tfma
+from tensorflow_model_analysis.proto import config_pb2
 
 from components import class_metrics, features
 from components.contract import DatasetContract
@@ -20,41 +20,41 @@ CURVE_THRESHOLDS = 100
 def span_slicing_specs(contract: DatasetContract) -> list:
     """Overall, by each slice column, and by text-length bucket."""
     return [
-        tfma.SlicingSpec(),
-        *(tfma.SlicingSpec(feature_keys=[column]) for column in contract.slice_columns),
-        tfma.SlicingSpec(feature_keys=[features.LENGTH_BUCKET_KEY]),
+        config_pb2.SlicingSpec(),
+        *(config_pb2.SlicingSpec(feature_keys=[column]) for column in contract.slice_columns),
+        config_pb2.SlicingSpec(feature_keys=[features.LENGTH_BUCKET_KEY]),
     ]
 
 
 def golden_slicing_specs(contract: DatasetContract) -> list:
     """Overall and by each slice column: the golden set is small, so no length buckets."""
     return [
-        tfma.SlicingSpec(),
-        *(tfma.SlicingSpec(feature_keys=[column]) for column in contract.slice_columns),
+        config_pb2.SlicingSpec(),
+        *(config_pb2.SlicingSpec(feature_keys=[column]) for column in contract.slice_columns),
     ]
 
 
-def _metric(class_name: str, num_classes: int, threshold=None) -> tfma.MetricConfig:
-    config = tfma.MetricConfig(
+def _metric(class_name: str, num_classes: int, threshold=None) -> config_pb2.MetricConfig:
+    config = config_pb2.MetricConfig(
         class_name=class_name, module=class_metrics.MODULE, config=json.dumps({"num_classes": num_classes})
     )
     if threshold is not None:
         config.per_slice_thresholds.append(
-            tfma.PerSliceMetricThreshold(slicing_specs=[tfma.SlicingSpec()], threshold=threshold)
+            config_pb2.PerSliceMetricThreshold(slicing_specs=[config_pb2.SlicingSpec()], threshold=threshold)
         )
     return config
 
 
-def per_class_plots_spec(num_classes: int) -> tfma.MetricsSpec:
+def per_class_plots_spec(num_classes: int) -> config_pb2.MetricsSpec:
     """Calibration and confusion-matrix-at-thresholds plots (ROC, precision-recall), one
     class against the rest for each class. They carry no thresholds: blessing ignores them."""
-    return tfma.MetricsSpec(
-        binarize=tfma.BinarizationOptions(class_ids={"values": list(range(num_classes))}),
+    return config_pb2.MetricsSpec(
+        binarize=config_pb2.BinarizationOptions(class_ids={"values": list(range(num_classes))}),
         metrics=[
-            tfma.MetricConfig(
+            config_pb2.MetricConfig(
                 class_name="CalibrationPlot", config=json.dumps({"num_buckets": CALIBRATION_BUCKETS})
             ),
-            tfma.MetricConfig(
+            config_pb2.MetricConfig(
                 class_name="ConfusionMatrixPlot", config=json.dumps({"num_thresholds": CURVE_THRESHOLDS})
             ),
         ],
@@ -67,7 +67,7 @@ def build_eval_config(
     floor: float,
     max_drop: float,
     slicing_specs: list | None = None,
-) -> tfma.EvalConfig:
+) -> config_pb2.EvalConfig:
     """Metrics per slice; a model is blessed when its overall `metric` reaches `floor`
     and is at most `max_drop` below the baseline's.
 
@@ -81,17 +81,17 @@ def build_eval_config(
     """
     if metric not in BLESSING_METRICS:
         raise ValueError(f"evaluation.metric: {metric!r} is not one of {BLESSING_METRICS}")
-    threshold = tfma.MetricThreshold(
-        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": floor}),
-        change_threshold=tfma.GenericChangeThreshold(
-            direction=tfma.MetricDirection.HIGHER_IS_BETTER, absolute={"value": -max_drop}
+    threshold = config_pb2.MetricThreshold(
+        value_threshold=config_pb2.GenericValueThreshold(lower_bound={"value": floor}),
+        change_threshold=config_pb2.GenericChangeThreshold(
+            direction=config_pb2.MetricDirection.HIGHER_IS_BETTER, absolute={"value": -max_drop}
         ),
     )
     judged = {class_metrics.ACCURACY: "Accuracy", class_metrics.MACRO_F1: "MacroF1"}[metric]
     num_classes = contract.num_classes
-    return tfma.EvalConfig(
+    return config_pb2.EvalConfig(
         model_specs=[
-            tfma.ModelSpec(
+            config_pb2.ModelSpec(
                 signature_name=features.SERVING_SIGNATURE,
                 label_key=features.CLASS_ID_KEY,
                 prediction_key=features.SCORES_KEY,
@@ -100,14 +100,14 @@ def build_eval_config(
         ],
         slicing_specs=slicing_specs if slicing_specs is not None else span_slicing_specs(contract),
         metrics_specs=[
-            tfma.MetricsSpec(
+            config_pb2.MetricsSpec(
                 metrics=[
-                    tfma.MetricConfig(class_name="ExampleCount"),
+                    config_pb2.MetricConfig(class_name="ExampleCount"),
                     *(
                         _metric(name, num_classes, threshold if name == judged else None)
                         for name in ("Accuracy", "MacroF1", "ClassPrecision", "ClassRecall")
                     ),
-                    tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot"),
+                    config_pb2.MetricConfig(class_name="MultiClassConfusionMatrixPlot"),
                 ]
             ),
             per_class_plots_spec(num_classes),

@@ -8,6 +8,7 @@ reliability diagram, the ROC curve and the precision-recall curve.
 
 import tensorflow_model_analysis as tfma
 from google.protobuf import json_format
+from tensorflow_model_analysis.proto import config_pb2
 
 from components import evaluation_summary
 
@@ -26,13 +27,13 @@ def thresholds(eval_config_json: str) -> list[dict]:
     Args:
       eval_config_json: the EvalConfig as JSON (the Evaluator execution's `eval_config`).
     """
-    config = json_format.Parse(eval_config_json, tfma.EvalConfig())
+    config = json_format.Parse(eval_config_json, config_pb2.EvalConfig())
     found = []
     for spec in config.metrics_specs:
         for metric in spec.metrics:
             for per_slice in metric.per_slice_thresholds:
                 threshold = per_slice.threshold
-                for slicing in per_slice.slicing_specs or [tfma.SlicingSpec()]:
+                for slicing in per_slice.slicing_specs or [config_pb2.SlicingSpec()]:
                     columns = ",".join(slicing.feature_keys) or "overall"
                     found.append(
                         {
