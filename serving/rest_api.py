@@ -10,8 +10,8 @@ import dataclasses
 import re
 
 import numpy as np
-from google.protobuf import json_format
 
+from polarity import compat
 from serving import json_tensor
 from serving.json_tensor import JsonTensorError
 
@@ -125,9 +125,7 @@ def model_status_json(states: list) -> dict:
             .number
         )
         status.status.error_message = entry.error_message
-    return json_format.MessageToDict(
-        response, including_default_value_fields=True, preserving_proto_field_name=True
-    )
+    return compat.message_to_dict(response)
 
 
 def model_metadata_json(model: str, version: int, signature_defs: dict) -> dict:
@@ -139,10 +137,9 @@ def model_metadata_json(model: str, version: int, signature_defs: dict) -> dict:
     signature_map = get_model_metadata_pb2.SignatureDefMap()
     for name, signature_def in signature_defs.items():
         signature_map.signature_def[name].CopyFrom(signature_def)
-    options = {"including_default_value_fields": True, "preserving_proto_field_name": True}
     return {
-        "model_spec": json_format.MessageToDict(spec, **options),
-        "metadata": {"signature_def": json_format.MessageToDict(signature_map, **options)},
+        "model_spec": compat.message_to_dict(spec),
+        "metadata": {"signature_def": compat.message_to_dict(signature_map)},
     }
 
 
