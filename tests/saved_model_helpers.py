@@ -1,4 +1,5 @@
-"""Helpers of the push tests: a small real SavedModel and a fresh place on TF's ram:// file system.
+"""Helpers of the tests that load SavedModels: the pipeline's exported model, and for the push
+tests a small real SavedModel and a fresh place on TF's ram:// file system.
 
 ram:// is a file system of this process that tf.io.gfile reaches as it reaches
 gs:// or s3://: not the local POSIX one, and a directory rename there moves no
@@ -10,6 +11,22 @@ import pathlib
 import uuid
 
 SCALE = 3.0
+
+
+def load_exported_model(location):
+    """Loads a SavedModel the pipeline exported, registering TF Text's ops first.
+
+    Its tokenizer runs on TF Text ops (CaseFoldUTF8, ...), which a process must have
+    imported `tensorflow_text` to load: as `polarity serve` and TF Serving do, not by luck
+    of another test file having imported it in the same process.
+
+    Args:
+      location: the version directory (a local path or URI).
+    """
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401 (registers the ops)
+
+    return tf.saved_model.load(str(location))
 
 
 def save_small_model(path, scale: float = SCALE, work_dir=None) -> str:

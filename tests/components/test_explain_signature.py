@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+from saved_model_helpers import load_exported_model
 
 from components import explain, features, tokenizer
 from polarity.data import BUNDLED_CONTRACT
@@ -21,7 +22,7 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def loaded(pushed_model_dir):
-    return tf.saved_model.load(str(pushed_model_dir))
+    return load_exported_model(pushed_model_dir)
 
 
 def _explain(loaded, texts) -> dict:

@@ -3,6 +3,7 @@ TF Serving warm-up requests."""
 
 import pytest
 import tensorflow as tf
+from saved_model_helpers import load_exported_model
 from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_serving.apis import prediction_log_pb2
 
@@ -16,7 +17,7 @@ CLASSES = list(BUNDLED_CONTRACT.classes)
 
 @pytest.fixture(scope="module")
 def loaded(pushed_model_dir):
-    return tf.saved_model.load(str(pushed_model_dir))
+    return load_exported_model(pushed_model_dir)
 
 
 def _predict_text(loaded, texts):

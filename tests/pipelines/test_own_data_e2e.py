@@ -12,6 +12,7 @@ import pathlib
 import numpy as np
 import pytest
 import yaml
+from saved_model_helpers import load_exported_model
 from workspace_helpers import run_cli
 
 from benchmarks import datasets
@@ -89,7 +90,7 @@ def test_tfma_metrics_equal_scikit_learns_on_the_pushed_models_predictions(own_r
     summary = report.run_summary(metadata.open_store(config.metadata_path), config.pipeline_name)
     with open(next(pathlib.Path(config.golden_root).glob("*.csv")), encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    model = tf.saved_model.load(summary["pushed_model"])
+    model = load_exported_model(summary["pushed_model"])
     scores = model.signatures["predict_text"](text=tf.constant([row["text"] for row in rows]))["scores"]
     predicted = np.argmax(scores.numpy(), axis=1)
     labels = [corpus.classes.index(row["label"]) for row in rows]

@@ -3,6 +3,7 @@
 import pathlib
 
 import pytest
+from saved_model_helpers import load_exported_model
 from serving_helpers import Http, publish_version, running_server, server_options
 
 
@@ -22,9 +23,7 @@ def contract(trained_workspace):
 @pytest.fixture(scope="session")
 def in_process_model(model_version_dir):
     """The same SavedModel loaded in-process, to check the server's answers against."""
-    import tensorflow as tf
-
-    return tf.saved_model.load(str(model_version_dir))
+    return load_exported_model(model_version_dir)
 
 
 @pytest.fixture(scope="module")
