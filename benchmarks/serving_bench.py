@@ -32,6 +32,8 @@ import urllib.request
 
 import numpy as np
 
+from benchmarks.pipeline_bench import stack
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
@@ -267,6 +269,12 @@ def start_server(base: pathlib.Path, batching_file: pathlib.Path) -> tuple:
     raise RuntimeError("polarity serve did not start")
 
 
+def _version(name: str) -> str:
+    import importlib.metadata
+
+    return importlib.metadata.version(name)
+
+
 def _target(value: float, limit: float, at_most: bool = True) -> dict:
     return {"value": value, "target": limit, "met": bool(value <= limit if at_most else value >= limit)}
 
@@ -298,6 +306,7 @@ def main(argv=None) -> int:
             "cpus": os.cpu_count(),
             "loadavg_at_start": os.getloadavg(),
         },
+        "stack": {**stack(), "tensorflow-serving-api": _version("tensorflow-serving-api")},
         "model_dir": str(args.model_dir),
         "reviews": {
             "count": len(reviews),
