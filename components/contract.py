@@ -10,8 +10,10 @@ import dataclasses
 import json
 import re
 
+from components.encoder_features import ENCODER_TEXT_KEY
+
 # Names the pipeline gives its transformed features; a raw column may not take them.
-RESERVED_COLUMNS = ("ngram_ids", "length_bucket", "class_id")
+RESERVED_COLUMNS = ("ngram_ids", "length_bucket", "class_id", ENCODER_TEXT_KEY)
 _COLUMN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 
 

@@ -8,7 +8,7 @@ only the names the pipeline itself gives are spelled here.
 from components.contract import RESERVED_COLUMNS
 
 # Transformed features (raw columns may not take these names: contract.RESERVED_COLUMNS).
-NGRAM_IDS_KEY, LENGTH_BUCKET_KEY, CLASS_ID_KEY = RESERVED_COLUMNS
+NGRAM_IDS_KEY, LENGTH_BUCKET_KEY, CLASS_ID_KEY = RESERVED_COLUMNS[:3]
 
 # The model's n-gram ids are shifted by one: 0 pads a batch, 1..vocab are n-grams,
 # then the out-of-vocabulary buckets.

@@ -9,17 +9,24 @@ features), so they are part of what TFX caches on.
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components import features, tokenizer, vocabulary
+from components import encoder_features, features, tokenizer, vocabulary
 from components.contract import DatasetContract
 from components.text_features import TextFeatures
 
 CONTRACT_KEY = "contract"
 TEXT_FEATURES_KEY = "text_features"
+# Set for the encoder family, which reads the raw text (components/encoder_features.py).
+RAW_TEXT_KEY = "raw_text"
 
 
-def transform_config(contract: DatasetContract, text_features: TextFeatures) -> dict:
-    """The Transform `custom_config` that `preprocessing_fn` reads."""
-    return {CONTRACT_KEY: contract.to_dict(), TEXT_FEATURES_KEY: text_features.to_dict()}
+def transform_config(contract: DatasetContract, text_features: TextFeatures, raw_text: bool = False) -> dict:
+    """The Transform `custom_config` that `preprocessing_fn` reads. `raw_text` passes the text
+    column through as well (the encoder family); off, the n-gram family's config and cache
+    key are as they were."""
+    config = {CONTRACT_KEY: contract.to_dict(), TEXT_FEATURES_KEY: text_features.to_dict()}
+    if raw_text:
+        config[RAW_TEXT_KEY] = True
+    return config
 
 
 def _dense_column(value) -> tf.Tensor:
@@ -68,7 +75,8 @@ def preprocessing_fn(inputs, custom_config):
     """
     contract = DatasetContract.from_dict(custom_config[CONTRACT_KEY])
     text_features = TextFeatures.from_dict(custom_config[TEXT_FEATURES_KEY])
-    tokens, grams = ngrams(_dense_column(inputs[contract.text_column]), text_features)
+    text = _dense_column(inputs[contract.text_column])
+    tokens, grams = ngrams(text, text_features)
     grams = grams.to_sparse()
     vocabulary_path = vocabulary.top_k_vocabulary(grams.values, text_features.vocab_size, features.VOCAB_NAME)
     token_count = tf.cast(tokens.row_lengths(), tf.float32)
@@ -84,6 +92,8 @@ def preprocessing_fn(inputs, custom_config):
             [-1],
         ),
     }
+    if custom_config.get(RAW_TEXT_KEY):
+        outputs.update(encoder_features.transform_outputs(text))
     if contract.label_column in inputs:
         outputs[features.CLASS_ID_KEY] = class_ids(_dense_column(inputs[contract.label_column]), contract)
     return outputs

@@ -186,7 +186,9 @@ def create_pipeline(
         examples=training_examples,
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
-        custom_config=preprocessing.transform_config(contract, text_features),
+        custom_config=preprocessing.transform_config(
+            contract, text_features, raw_text=hyperparameters.get("model") == "encoder"
+        ),
     )
     transform.add_upstream_node(data_gate)
     model_trainer = tfx.components.Trainer(

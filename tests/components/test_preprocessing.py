@@ -23,11 +23,11 @@ ROWS = [
 ]
 
 
-def _analyze(rows, raw_spec, contract=CONTRACT, text_features=TextFeatures()):
+def _analyze(rows, raw_spec, contract=CONTRACT, text_features=TextFeatures(), raw_text=False):
     """(transformed rows, vocabulary) of preprocessing_fn run through tft_beam on `rows`."""
     metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(raw_spec))
     rows = [{key: [value] for key, value in row.items()} for row in rows]
-    config = preprocessing.transform_config(contract, text_features)
+    config = preprocessing.transform_config(contract, text_features, raw_text=raw_text)
     with tft_beam.Context(temp_dir=tempfile.mkdtemp(), force_tf_compat_v1=False):
         (outputs, _), transform_fn = (rows, metadata) | tft_beam.AnalyzeAndTransformDataset(
             lambda inputs: preprocessing.preprocessing_fn(inputs, config)
@@ -91,3 +91,16 @@ def test_transformed_rows_are_the_ngram_ids_length_bucket_and_class_id(transform
     assert [int(row[features.LENGTH_BUCKET_KEY]) for row in outputs] == [0, 0, 1]
     assert [int(row[features.CLASS_ID_KEY]) for row in outputs] == [1, 0, 1]
     assert all(np.asarray(row[features.NGRAM_IDS_KEY]).dtype == np.int64 for row in outputs)
+
+
+def test_the_raw_text_passes_through_unchanged_only_for_the_encoder_family(transformed):
+    from components.encoder_features import ENCODER_TEXT_KEY
+
+    raw_spec = {
+        "review": tf.io.FixedLenFeature([1], tf.string),
+        "stars": tf.io.FixedLenFeature([1], tf.int64),
+    }
+    outputs, _ = _analyze(ROWS, raw_spec, raw_text=True)
+    assert [row[ENCODER_TEXT_KEY].decode("utf-8") for row in outputs] == [row["review"] for row in ROWS]
+    ngram_rows, _ = transformed
+    assert all(ENCODER_TEXT_KEY not in row for row in ngram_rows)
