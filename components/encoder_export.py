@@ -82,15 +82,7 @@ def export_encoder(
         explained[explain.LOG_ODDS_KEY].numpy(), explained[features.SCORES_KEY].numpy()
     )
     encoder_explain.check_completeness(explained)
-    exported = {
-        features.SERVING_SIGNATURE: module.serve_examples,
-        features.PREDICT_TEXT_SIGNATURE: module.predict_text,
-        features.TRANSFORM_SIGNATURE: module.transform_features,
-        explain.EXPLAIN_SIGNATURE: module.explain_text,
-    }
-    tf.saved_model.save(module, export_dir, signatures=exported)
-    signatures.mark_classify_signature(export_dir)
-    signatures.write_warmup_requests(export_dir, model_name, contract.text_column)
+    signatures.save_export_module(module, export_dir, model_name, contract.text_column)
 
 
 def graph_ops(export_dir: str) -> set:

@@ -173,6 +173,13 @@ def export_model(
     explain.check_reproduces_scores(
         explained[explain.LOG_ODDS_KEY].numpy(), explained[features.SCORES_KEY].numpy()
     )
+    save_export_module(module, export_dir, model_name, contract.text_column)
+
+
+def save_export_module(module: tf.Module, export_dir: str, model_name: str, text_column: str) -> None:
+    """Saves an export module with the signatures every model family serves (its
+    serve_examples, predict_text, transform_features and explain_text functions), marks
+    serving_default as a classify signature and writes TF Serving's warm-up requests."""
     signatures = {
         features.SERVING_SIGNATURE: module.serve_examples,
         features.PREDICT_TEXT_SIGNATURE: module.predict_text,
@@ -181,4 +188,4 @@ def export_model(
     }
     tf.saved_model.save(module, export_dir, signatures=signatures)
     mark_classify_signature(export_dir)
-    write_warmup_requests(export_dir, model_name, contract.text_column)
+    write_warmup_requests(export_dir, model_name, text_column)
