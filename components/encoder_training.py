@@ -11,9 +11,8 @@ import warnings
 import keras
 import numpy as np
 import tensorflow as tf
-from tfx_bsl.public import tfxio
 
-from components import devices, encoder_model, features, sanity_checks
+from components import devices, encoder_model, sanity_checks, training
 from components.encoder_features import ENCODER_TEXT_KEY
 from components.hyperparameters import EncoderHyperparameters
 
@@ -68,13 +67,7 @@ def make_text_dataset(file_pattern, data_accessor, schema, batch_size: int, shuf
             "(the raw text components/encoder_features.py passes through Transform); this transform "
             "graph predates it: run the pipeline again so that Transform re-runs"
         )
-    dataset = data_accessor.tf_dataset_factory(
-        file_pattern,
-        tfxio.TensorFlowDatasetOptions(
-            batch_size=batch_size, label_key=features.CLASS_ID_KEY, num_epochs=1, shuffle=shuffle
-        ),
-        schema,
-    )
+    dataset = training.labelled_batches(file_pattern, data_accessor, schema, batch_size, shuffle)
     return dataset.map(
         lambda batch, label: (_dense_text(batch[ENCODER_TEXT_KEY]), tf.reshape(label, [-1])),
         num_parallel_calls=tf.data.AUTOTUNE,

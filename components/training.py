@@ -20,15 +20,21 @@ SANITY_EXAMPLES = 32
 SANITY_LABEL_SAMPLE = 512
 
 
-def make_dataset(file_pattern, data_accessor, schema, batch_size: int, shuffle: bool) -> tf.data.Dataset:
-    """Reads transformed examples once through, as (dense model inputs, class id) batches."""
-    dataset = data_accessor.tf_dataset_factory(
+def labelled_batches(file_pattern, data_accessor, schema, batch_size: int, shuffle: bool) -> tf.data.Dataset:
+    """Transformed examples once through, as (transformed features, class id) batches:
+    what each model family's dataset maps to its own inputs."""
+    return data_accessor.tf_dataset_factory(
         file_pattern,
         tfxio.TensorFlowDatasetOptions(
             batch_size=batch_size, label_key=features.CLASS_ID_KEY, num_epochs=1, shuffle=shuffle
         ),
         schema,
     )
+
+
+def make_dataset(file_pattern, data_accessor, schema, batch_size: int, shuffle: bool) -> tf.data.Dataset:
+    """Reads transformed examples once through, as (dense model inputs, class id) batches."""
+    dataset = labelled_batches(file_pattern, data_accessor, schema, batch_size, shuffle)
     return dataset.map(
         lambda batch, label: (dense_model_inputs(batch), tf.reshape(label, [-1])),
         num_parallel_calls=tf.data.AUTOTUNE,
