@@ -28,6 +28,7 @@ from collections.abc import Sequence
 
 from benchmarks import datasets
 from benchmarks.language_bench import predict_polarity, trained_model_dir
+from polarity import cli
 
 TARGETS = {"tweets": 0.74, "golden_imdb": 0.93, "golden_rt": 0.80}
 GOLDEN_SOURCES = {"golden_imdb": "imdb", "golden_rt": "rotten_tomatoes"}
@@ -123,14 +124,7 @@ def main() -> None:
     parser.add_argument("--cache-dir", type=pathlib.Path, default=datasets.default_cache_dir())
     parser.add_argument("--rows", type=int, help="Span rows (default: every review not in the golden set).")
     parser.add_argument("--recipe", default="custom", help="A name for the recipe, written to the JSON.")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="A pipeline override.",
-    )
+    cli.add_overrides_flag(parser)
     parser.add_argument("--families", nargs="+", choices=("ngrams", "encoder"), default=["ngrams", "encoder"])
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

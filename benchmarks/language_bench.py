@@ -34,6 +34,7 @@ import time
 from collections.abc import Sequence
 
 from benchmarks import datasets
+from polarity import cli
 
 # Polarity must reach the better peer on the held-out test rows, in these metrics.
 TARGET_METRICS = {"chinese": ("accuracy",), "tweets": ("accuracy", "macro_f1")}
@@ -373,14 +374,7 @@ def main() -> None:
     )
     parser.add_argument("--peer-only", action="store_true", help="Skip the pipeline; train the peers only.")
     parser.add_argument("--limit", type=int, help="Keep only this many span rows (a smoke run).")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="A pipeline override.",
-    )
+    cli.add_overrides_flag(parser)
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 

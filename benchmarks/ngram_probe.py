@@ -30,6 +30,8 @@ import time
 
 import numpy as np
 
+from polarity import cli
+
 
 def read_split(directory: pathlib.Path) -> tuple[list[str], list[str], list[str]]:
     """(texts, labels, sources) of one ExampleGen split."""
@@ -170,7 +172,7 @@ def main() -> None:
     parser.add_argument("--examples", type=pathlib.Path, required=True, help="CsvExampleGen's examples/N")
     parser.add_argument("--corpus", help="A benchmarks.datasets corpus: also score its test rows.")
     parser.add_argument("--classes", nargs="+", default=["0", "1"])
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    cli.add_overrides_flag(parser)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--seed", type=int)
     parser.add_argument("--nb-scale", type=float, default=1.0)

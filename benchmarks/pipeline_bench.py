@@ -21,6 +21,8 @@ import resource
 import tempfile
 import time
 
+from polarity import cli
+
 # The targets of the dataset-contract issue: no regression on the bundled reviews.
 TARGETS = {
     "full_run_seconds_max": 150,
@@ -54,14 +56,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--output", type=pathlib.Path, required=True)
     parser.add_argument("--workspace", type=pathlib.Path, help="Default: a new temporary directory.")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="A configuration override, as `polarity run --set` takes it (repeatable).",
-    )
+    cli.add_overrides_flag(parser)
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 

@@ -25,9 +25,9 @@ EXTENSIONS: tuple = (
 )
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--workspace", type=pathlib.Path, help="Workspace directory (default ./workspace).")
-    parser.add_argument("--config", type=pathlib.Path, help="YAML configuration file.")
+def add_overrides_flag(parser: argparse.ArgumentParser) -> None:
+    """`--set KEY=VALUE` (repeatable) into `overrides`, as `load_config` takes them; the
+    benchmarks take it too."""
     parser.add_argument(
         "--set",
         dest="overrides",
@@ -36,6 +36,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="Override one configuration value, e.g. --set training.epochs=3 (repeatable).",
     )
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workspace", type=pathlib.Path, help="Workspace directory (default ./workspace).")
+    parser.add_argument("--config", type=pathlib.Path, help="YAML configuration file.")
+    add_overrides_flag(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
