@@ -30,6 +30,9 @@ setuptools.setup(
         "jinja2>=3",
         # keras.callbacks.TensorBoard in the Trainer; TF 2.16 brings it, TF 2.21 no longer does.
         "tensorboard",
+        # The logistic wide part (components/wide_part.py): a regularised fit to convergence.
+        "scikit-learn>=1.3",
+        "scipy",
     ],
     extras_require={
         "serving": [
@@ -53,7 +56,7 @@ setuptools.setup(
             "keras-hub>=0.30,<0.33; python_version >= '3.11'",
             "safetensors; python_version >= '3.11'",
         ],
-        "dev": ["pytest", "pytest-timeout", "pytest-xdist", "ruff", "scikit-learn", "websockets>=12"],
+        "dev": ["pytest", "pytest-timeout", "pytest-xdist", "ruff", "websockets>=12"],
     },
     entry_points={"console_scripts": ["polarity=polarity.cli:main"]},
 )

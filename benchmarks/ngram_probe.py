@@ -180,11 +180,11 @@ def main() -> None:
     parser.add_argument("--unique", action="store_true", help="Each n-gram once per text.")
     parser.add_argument("--char-mode", choices=["word", "text", "raw"], default="word")
     args = parser.parse_args()
-    from components import training
+    from components import wide_part
 
-    original = training.nb_log_count_ratios
-    training.nb_log_count_ratios = lambda *a: args.nb_scale * original(*a)
-    training.NB_SMOOTHING = args.nb_alpha
+    original = wide_part.nb_log_count_ratios
+    wide_part.nb_log_count_ratios = lambda *a: args.nb_scale * original(*a)
+    wide_part.NB_SMOOTHING = args.nb_alpha
     global CHAR_MODE, UNIQUE
     CHAR_MODE, UNIQUE = args.char_mode, args.unique
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

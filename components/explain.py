@@ -2,9 +2,13 @@
 
 The model (components/model.py) is additive in its n-grams: for each class c > 0,
 
-    z_c = b_c + sum over the text's n-gram occurrences g of (W_c . emb[g] + wide[g, c]) / sqrt(n)
+    z_c = b_c + sum over the text's n-gram occurrences g of
+              W_c . emb[g] / sqrt(n) + wide[g, c] * idf[g] / (m_g * sqrt(sum over distinct g of idf^2))
 
-where n is the text's number of n-grams and class 0's logit is fixed at 0. So each
+where n is the text's number of n-gram occurrences, m_g how often g occurs in it (the
+wide part counts each distinct n-gram once, shared equally by its occurrences), idf
+the wide part's fixed n-gram weights (1 each for a naive-Bayes start) and class 0's
+logit is fixed at 0. So each
 occurrence's contribution is known exactly, and SHAP values (in logit space) have a
 closed form: a word n-gram's contribution is shared equally among the tokens it
 spans, a character n-gram's goes to its one token, and the base value is the bias
@@ -28,6 +32,7 @@ import keras
 import tensorflow as tf
 
 from components import preprocessing
+from components.model import DEEP_EMBEDDING, IDF, LINEAR, WIDE, once_per_text
 from components.text_features import TextFeatures
 
 EXPLAIN_SIGNATURE = "explain_text"
@@ -52,29 +57,30 @@ class AdditiveWeights:
     kernel: tf.Variable  # [embedding_dim, classes - 1], its linear layer
     bias: tf.Variable  # [classes - 1], the base logits
     wide: tf.Variable  # [ids, classes - 1], the wide part's weight per n-gram
+    idf: tf.Variable  # [ids, 1], the wide part's fixed weight of each n-gram's occurrences
 
 
 def additive_weights(model: keras.Model) -> AdditiveWeights:
-    """Finds the deep embedding, the linear layer and the wide weights of `build_model`'s model.
+    """Finds the deep embedding, the linear layer, the wide weights and idf of `build_model`'s model.
 
     Raises:
       ValueError: the model is not built as components/model.py builds it.
     """
-    embeddings = [layer for layer in model.layers if isinstance(layer, keras.layers.Embedding)]
-    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-    if len(embeddings) != 2 or len(dense) != 1:
+    names = (DEEP_EMBEDDING, LINEAR, WIDE, IDF)
+    layers = {layer.name: layer for layer in model.layers}
+    if not set(names) <= set(layers):
         raise ValueError(
-            "explain_text needs the model of components/model.py (two Embedding layers, deep then "
-            f"wide, and one Dense layer); this model has {[type(layer).__name__ for layer in model.layers]}"
+            f"explain_text needs the model of components/model.py (layers {list(names)}); "
+            f"this model has {sorted(layers)}"
         )
-    deep, wide = embeddings
-    kernel, bias = dense[0].kernel, dense[0].bias
+    deep, linear, wide, idf = (layers[name] for name in names)
+    kernel, bias = linear.kernel, linear.bias
     if deep.embeddings.shape[1] != kernel.shape[0] or wide.embeddings.shape[1] != kernel.shape[1]:
         raise ValueError(
             f"explain_text: embedding {deep.embeddings.shape}, kernel {kernel.shape} and wide weights "
             f"{wide.embeddings.shape} do not fit together as components/model.py builds them"
         )
-    return AdditiveWeights(deep.embeddings, kernel, bias, wide.embeddings)
+    return AdditiveWeights(deep.embeddings, kernel, bias, wide.embeddings, idf.embeddings)
 
 
 def word_ngram_spans(tokens: tf.RaggedTensor, ngram_range: tuple) -> tuple:
@@ -130,12 +136,22 @@ def ngram_contributions(ids: tf.RaggedTensor, weights: AdditiveWeights) -> tf.Ra
       weights: the model's variables.
     """
     flat = ids.values
-    deep = tf.matmul(tf.gather(weights.embeddings, flat), weights.kernel)
-    contributions = deep + tf.gather(weights.wide, flat)
-    # The model pools by sum / sqrt(count), with count at least 1.
-    counts = tf.cast(tf.maximum(ids.row_lengths(), 1), tf.float32)
-    scale = tf.repeat(tf.math.rsqrt(counts), ids.row_lengths())
-    return ids.with_values(contributions * scale[:, None])
+    lengths = ids.row_lengths()
+    # The deep part pools by sum / sqrt(count), with count at least 1; the wide part counts
+    # each distinct n-gram once, weighed by its idf, over the root of the summed squares
+    # (at least 1).
+    deep_scale = tf.math.rsqrt(tf.cast(tf.maximum(lengths, 1), tf.float32))
+    deep = (
+        tf.matmul(tf.gather(weights.embeddings, flat), weights.kernel)
+        * tf.repeat(deep_scale, lengths)[:, None]
+    )
+    idf = tf.gather(weights.idf, flat)[:, 0]
+    rows = ids.value_rowids()
+    share = once_per_text(rows, flat)
+    norms = tf.math.unsorted_segment_sum(tf.square(idf) * share, rows, ids.nrows())
+    wide_scale = tf.gather(tf.math.rsqrt(tf.maximum(norms, 1.0)), rows)
+    wide = tf.gather(weights.wide, flat) * (idf * share * wide_scale)[:, None]
+    return ids.with_values(deep + wide)
 
 
 def token_attributions(contributions, starts, widths, tokens: tf.RaggedTensor) -> tf.RaggedTensor:

@@ -3,6 +3,8 @@
 import dataclasses
 
 MODEL_FAMILIES = ("ngrams", "encoder")
+# The wide part's starts (components/wide_part.py; kept here, where config can read them).
+WIDE_STARTS = ("naive_bayes", "logistic")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,11 +59,24 @@ class Hyperparameters:
     # validation, early stopping and the exported model use the average. None: off.
     ema_momentum: float | None = 0.99
     max_train_steps: int | None = None
+    # How the wide part starts (components/wide_part.py): "naive_bayes" ratios, trained
+    # with the rest, or a "logistic" regression on idf-weighted n-grams, fitted to
+    # convergence and kept; its inverse L2 strength is the best of `wide_strengths` on
+    # the eval split.
+    wide: str = "naive_bayes"
+    wide_strengths: tuple[float, ...] = (1.0, 3.0, 10.0)
     encoder: EncoderHyperparameters = EncoderHyperparameters()
 
     def __post_init__(self):
         if self.model not in MODEL_FAMILIES:
             raise ValueError(f"training.model: {self.model!r} is not one of {list(MODEL_FAMILIES)}")
+        if self.wide not in WIDE_STARTS:
+            raise ValueError(f"training.wide: {self.wide!r} is not one of {list(WIDE_STARTS)}")
+        object.__setattr__(self, "wide_strengths", tuple(float(c) for c in self.wide_strengths))
+        if not self.wide_strengths or min(self.wide_strengths) <= 0:
+            raise ValueError(
+                f"training.wide_strengths: give positive values, got {list(self.wide_strengths)}"
+            )
         if isinstance(self.encoder, dict):
             object.__setattr__(self, "encoder", EncoderHyperparameters.from_config(self.encoder))
 

@@ -1,10 +1,38 @@
-"""The text classifier: a bag of n-gram embeddings plus a naive-Bayes-initialised wide linear part."""
+"""The text classifier: a bag of n-gram embeddings plus a wide linear part (components/wide_part.py)."""
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from components import features
 from components.hyperparameters import Hyperparameters
+from components.wide_part import WideStart
+
+# Layer names components/explain.py finds the model's variables by.
+DEEP_EMBEDDING = "ngram_embedding"
+IDF = "idf"
+WIDE = "wide"
+LINEAR = "linear"
+
+
+def once_per_text(row_ids: tf.Tensor, ids: tf.Tensor) -> tf.Tensor:
+    """1 / (occurrences of the n-gram in its text) for each occurrence, so that summing over a
+    text's occurrences counts each distinct n-gram once (core TF ops only: UniqueWithCounts).
+
+    Args:
+      row_ids: the text of each occurrence, int64 (any shape).
+      ids: the n-gram id of each occurrence, int64 below 2**32, the same shape.
+    """
+    _, index, counts = tf.unique_with_counts(tf.reshape(row_ids * 2**32 + ids, [-1]))
+    return tf.reshape(1.0 / tf.cast(tf.gather(counts, index), tf.float32), tf.shape(ids))
+
+
+class _OncePerText(keras.layers.Layer):
+    """`once_per_text` of a padded [texts, n-grams] batch of ids, 0 where it pads."""
+
+    def call(self, ids):
+        rows = tf.broadcast_to(tf.range(tf.shape(ids, out_type=tf.int64)[0])[:, None], tf.shape(ids))
+        return tf.where(ids > 0, once_per_text(rows, ids), 0.0)[..., None]
 
 
 def build_model(
@@ -12,7 +40,7 @@ def build_model(
     vocab_size: int,
     num_classes: int,
     dtype_policy: str = "float32",
-    nb_log_ratios: np.ndarray | None = None,
+    wide: WideStart | None = None,
 ) -> keras.Model:
     """Builds and compiles the classifier, a softmax over `num_classes` classes.
 
@@ -30,30 +58,54 @@ def build_model(
       num_classes: number of classes, two or more.
       dtype_policy: Keras dtype policy of the hidden layers, e.g. "mixed_float16"
         on a GPU; the output layers always compute in float32.
-      nb_log_ratios: initial wide weights, [vocab_size, num_classes - 1], e.g. from
-        `training.nb_log_count_ratios`; zeros when omitted.
+      wide: the wide part's weights, idf, starting bias and whether it trains
+        (`wide_part.wide_start`); zero weights, idf 1 and trainable when omitted.
 
     Returns:
       A compiled Keras model taking `ngram_ids` ([batch, n-grams], ids shifted by
       one and 0 for padding) and returning class probabilities, [batch, num_classes].
     """
     logits = num_classes - 1
+    wide = wide or WideStart(np.zeros((vocab_size, logits), np.float32))
     ids = keras.Input(shape=(None,), dtype="int64", name=features.NGRAM_IDS_KEY)
-    embedded = keras.layers.Embedding(vocab_size + 1, hparams.embedding_dim, dtype=dtype_policy)(ids)
+    embedded = keras.layers.Embedding(
+        vocab_size + 1, hparams.embedding_dim, dtype=dtype_policy, name=DEEP_EMBEDDING
+    )(ids)
     present = keras.ops.cast(keras.ops.expand_dims(keras.ops.greater(ids, 0), -1), "float32")
     sqrt_counts = keras.ops.sqrt(keras.ops.maximum(keras.ops.sum(present, axis=1), 1))
     document = keras.ops.sum(embedded * keras.ops.cast(present, embedded.dtype), axis=1)
     document = document / keras.ops.cast(sqrt_counts, embedded.dtype)
     document = keras.layers.Dropout(hparams.dropout, dtype=dtype_policy)(document)
-    deep_logits = keras.layers.Dense(logits, dtype="float32")(document)
+    linear = keras.layers.Dense(logits, dtype="float32", name=LINEAR)
+    deep_logits = linear(document)
+    if wide.bias is not None:
+        linear.bias.assign(np.asarray(wide.bias, np.float32).reshape(logits))
 
-    wide_init = np.zeros((vocab_size + 1, logits), np.float32)
-    if nb_log_ratios is not None:
-        wide_init[1:] = nb_log_ratios
-    wide_weights = keras.layers.Embedding(
-        vocab_size + 1, logits, embeddings_initializer=keras.initializers.Constant(wide_init), dtype="float32"
+    idf = np.ones(vocab_size + 1, np.float32)
+    if wide.idf is not None:
+        idf[1:] = wide.idf
+    ngram_idf = keras.layers.Embedding(
+        vocab_size + 1,
+        1,
+        embeddings_initializer=keras.initializers.Constant(idf[:, None]),
+        trainable=False,
+        dtype="float32",
+        name=IDF,
     )(ids)
-    wide_logits = keras.ops.sum(wide_weights * present, axis=1) / sqrt_counts
+    share = _OncePerText(dtype="float32")(ids)
+    occurrence = ngram_idf * share
+    norm = keras.ops.sqrt(keras.ops.maximum(keras.ops.sum(ngram_idf * occurrence, axis=1), 1))
+    wide_init = np.zeros((vocab_size + 1, logits), np.float32)
+    wide_init[1:] = wide.weights
+    wide_weights = keras.layers.Embedding(
+        vocab_size + 1,
+        logits,
+        embeddings_initializer=keras.initializers.Constant(wide_init),
+        trainable=wide.trainable,
+        dtype="float32",
+        name=WIDE,
+    )(ids)
+    wide_logits = keras.ops.sum(wide_weights * occurrence, axis=1) / norm
 
     class_logits = deep_logits + wide_logits
     reference = keras.ops.zeros_like(class_logits[:, :1])

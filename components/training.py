@@ -8,13 +8,11 @@ import numpy as np
 import tensorflow as tf
 from tfx_bsl.public import tfxio
 
-from components import devices, features, sanity_checks
+from components import devices, features, sanity_checks, wide_part
 from components.hyperparameters import Hyperparameters
 from components.model import build_model
 from components.signatures import dense_model_inputs
 
-# Laplace smoothing of the naive-Bayes n-gram counts (NBSVM's alpha).
-NB_SMOOTHING = 1.0
 # Examples the sanity checks overfit (components/sanity_checks.py), and the labels they sample.
 SANITY_EXAMPLES = 32
 SANITY_LABEL_SAMPLE = 512
@@ -39,34 +37,6 @@ def make_dataset(file_pattern, data_accessor, schema, batch_size: int, shuffle: 
         lambda batch, label: (dense_model_inputs(batch), tf.reshape(label, [-1])),
         num_parallel_calls=tf.data.AUTOTUNE,
     ).prefetch(tf.data.AUTOTUNE)
-
-
-def nb_log_count_ratios(dataset: tf.data.Dataset, vocab_size: int, num_classes: int) -> np.ndarray:
-    """NBSVM's naive-Bayes log-count ratios of each n-gram id, from one pass over the data.
-
-    Args:
-      dataset: (model inputs, class id) batches as `make_dataset` yields them.
-      vocab_size: number of n-gram ids, out-of-vocabulary buckets included.
-      num_classes: number of classes.
-
-    Returns:
-      [vocab_size, num_classes - 1]: for each class c > 0, the log ratio of how
-      often each n-gram occurs (counted once per text) in class c versus class 0,
-      the reference class whose logit the model fixes at 0. With two classes this
-      is NBSVM's ratio: positive means the second class.
-    """
-    size = vocab_size + 1  # id 0 pads a batch
-    counts = np.zeros((num_classes, size))
-    for inputs, labels in dataset.as_numpy_iterator():
-        ids = inputs[features.NGRAM_IDS_KEY]
-        rows = np.broadcast_to(np.arange(len(ids))[:, None], ids.shape)
-        present = np.unique(rows * size + ids)  # each (text, n-gram) pair once
-        present_class = labels.ravel()[present // size]
-        for class_id in range(num_classes):
-            counts[class_id] += np.bincount(present[present_class == class_id] % size, minlength=size)
-    smoothed = counts[:, 1:] + NB_SMOOTHING
-    log_probabilities = np.log(smoothed / smoothed.sum(axis=1, keepdims=True))
-    return (log_probabilities[1:] - log_probabilities[0]).T
 
 
 def sanity_sample(dataset: tf.data.Dataset, examples: int, label_sample: int):
@@ -107,8 +77,8 @@ def train_model(
 ) -> keras.Model:
     """Fits a new model with early stopping on the eval split.
 
-    The model's wide part starts from the naive-Bayes log-count ratios of the
-    training split, counted in one extra pass over it.
+    The model's wide part starts as `hparams.wide` says (components/wide_part.py),
+    from one extra pass over the training split (and, for a logistic fit, the eval split).
 
     Args:
       train_dataset: batches from `make_dataset`, one pass per epoch.
@@ -125,9 +95,11 @@ def train_model(
     plan = plan or devices.plan_devices()
     if hparams.max_train_steps:
         train_dataset = train_dataset.take(hparams.max_train_steps)
-    nb_log_ratios = nb_log_count_ratios(train_dataset, vocab_size, num_classes)
+    train_counts = wide_part.ngram_counts(train_dataset, vocab_size)
+    eval_counts = wide_part.ngram_counts(eval_dataset, vocab_size) if hparams.wide == "logistic" else None
+    wide = wide_part.wide_start(hparams.wide, train_counts, eval_counts, num_classes, hparams.wide_strengths)
     with devices.make_strategy(plan).scope():
-        model = build_model(hparams, vocab_size, num_classes, plan.dtype_policy, nb_log_ratios)
+        model = build_model(hparams, vocab_size, num_classes, plan.dtype_policy, wide)
     callbacks = [
         # Validation and early stopping judge the moving average of the weights
         # (the optimizer keeps it when hparams.ema_momentum is set), the weights

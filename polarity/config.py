@@ -16,7 +16,7 @@ import yaml
 from pydantic import Field
 
 from components.contract import ContractError, DatasetContract
-from components.hyperparameters import MODEL_FAMILIES, EncoderHyperparameters, Hyperparameters
+from components.hyperparameters import MODEL_FAMILIES, WIDE_STARTS, EncoderHyperparameters, Hyperparameters
 from components.text_features import TextFeatures
 from serving.model_dir import is_uri
 
@@ -277,6 +277,17 @@ class TrainingConfig(_Section):
     )
     max_train_steps: int | None = Field(
         _HPARAMS.max_train_steps, ge=1, description="Cap on training steps (tests, smoke runs)."
+    )
+    wide: Literal[WIDE_STARTS] = Field(
+        _HPARAMS.wide,
+        description="naive_bayes | logistic: how the wide part starts (components/wide_part.py); "
+        "logistic (idf-weighted, fitted and kept) measures better on short texts such as tweets.",
+    )
+    wide_strengths: list[pydantic.PositiveFloat] = Field(
+        list(_HPARAMS.wide_strengths),
+        min_length=1,
+        description="For wide=logistic: the inverse L2 strengths (scikit-learn's C) tried; "
+        "the best on the eval split is kept.",
     )
     encoder: EncoderConfig = Field(default_factory=EncoderConfig)
 

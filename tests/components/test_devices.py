@@ -2,12 +2,11 @@
 
 import collections
 
-import keras
 import tensorflow as tf
 
 from components import devices, features
 from components.hyperparameters import Hyperparameters
-from components.model import build_model
+from components.model import DEEP_EMBEDDING, build_model
 
 FakeDevice = collections.namedtuple("FakeDevice", "name device_type")
 
@@ -46,7 +45,7 @@ def test_mixed_precision_model_keeps_a_float32_output():
     model = build_model(
         Hyperparameters(embedding_dim=4), vocab_size=50, num_classes=2, dtype_policy="mixed_float16"
     )
-    embedding = next(layer for layer in model.layers if isinstance(layer, keras.layers.Embedding))
+    embedding = model.get_layer(DEEP_EMBEDDING)
     assert embedding.dtype_policy.name == "mixed_float16"
     assert embedding.compute_dtype == "float16"
     probability = model({features.NGRAM_IDS_KEY: tf.constant([[1, 2, 0]], tf.int64)})

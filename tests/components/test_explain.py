@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from components import explain, features, preprocessing, signatures
 from components.hyperparameters import Hyperparameters
-from components.model import build_model
+from components.model import DEEP_EMBEDDING, IDF, LINEAR, WIDE, build_model
 from components.text_features import TextFeatures
 
 VOCAB = 97
@@ -30,9 +30,12 @@ TEXTS = [
 def _model(num_classes: int, seed: int) -> keras.Model:
     keras.utils.set_random_seed(seed)
     model = build_model(Hyperparameters(embedding_dim=8), VOCAB, num_classes)
-    # Random wide weights and bias too, so every part of the closed form counts.
-    for variable in (model.layers[2].embeddings, model.layers[4].bias):
-        variable.assign(np.random.default_rng(seed).normal(size=variable.shape).astype(np.float32))
+    # Random wide weights, bias and idf too, so every part of the closed form counts.
+    rng = np.random.default_rng(seed)
+    for variable in (model.get_layer(WIDE).embeddings, model.get_layer(LINEAR).bias):
+        variable.assign(rng.normal(size=variable.shape).astype(np.float32))
+    idf = model.get_layer(IDF).embeddings
+    idf.assign(rng.uniform(1, 8, size=idf.shape).astype(np.float32))
     return model
 
 
@@ -83,7 +86,7 @@ def test_two_classes_explain_the_log_odds_of_each():
         outputs[explain.ATTRIBUTIONS_KEY][..., 0], -outputs[explain.ATTRIBUTIONS_KEY][..., 1]
     )
     # A text without n-grams is explained by the base value alone: the model's bias.
-    bias = model.layers[4].bias.numpy()[0]
+    bias = model.get_layer(LINEAR).bias.numpy()[0]
     assert outputs[explain.BASE_VALUES_KEY][:, 1] == pytest.approx([bias] * len(TEXTS))
 
 
@@ -106,16 +109,21 @@ def test_a_bigram_is_shared_by_its_two_tokens():
     text_features = TextFeatures(word_ngrams=(1, 2))
     ids = _ids(["not bad at all"], text_features)
     bigram_id = int(_ids(["not bad"], TextFeatures(word_ngrams=(2, 2))).values[0])
-    for variable in (model.layers[1].embeddings, model.layers[2].embeddings):
+    for variable in (model.get_layer(DEEP_EMBEDDING).embeddings, model.get_layer(WIDE).embeddings):
         weights = np.zeros(variable.shape, np.float32)
         weights[bigram_id] = 1.0
         variable.assign(weights)
+    idf = np.ones(model.get_layer(IDF).embeddings.shape, np.float32)
+    idf[bigram_id] = 2.0
+    model.get_layer(IDF).embeddings.assign(idf)
     outputs = explain.explain(
         tf.constant(["not bad at all"]), ids, explain.additive_weights(model), text_features
     )
     attributions = outputs[explain.ATTRIBUTIONS_KEY].numpy()[0, :, 1]
-    kernel = model.layers[4].kernel.numpy()[:, 0]
-    contribution = (kernel.sum() + 1.0) / np.sqrt(4 + 3)  # 4 words, 3 bigrams
+    kernel = model.get_layer(LINEAR).kernel.numpy()[:, 0]
+    # 4 words and 3 bigrams: the deep part pools over sqrt(7), the wide part over the root
+    # of the summed squared idf, 6 * 1 + 2 ** 2.
+    contribution = kernel.sum() / np.sqrt(4 + 3) + 2.0 / np.sqrt(6 + 4)
     np.testing.assert_allclose(attributions, [contribution / 2, contribution / 2, 0, 0], atol=1e-6)
 
 
@@ -138,7 +146,7 @@ def test_a_mixed_precision_model_passes_the_export_check():
     keras.utils.set_random_seed(4)
     model = build_model(Hyperparameters(embedding_dim=16), VOCAB, 2, dtype_policy="mixed_float16")
     rng = np.random.default_rng(4)
-    for variable in (model.layers[1].embeddings, model.layers[2].embeddings):
+    for variable in (model.get_layer(DEEP_EMBEDDING).embeddings, model.get_layer(WIDE).embeddings):
         variable.assign(rng.normal(scale=1.5, size=variable.shape).astype(np.float32))
     texts = [*signatures.WARMUP_TEXTS, " ".join(f"word{i}" for i in range(300))]
     ids = _ids(texts, TextFeatures())

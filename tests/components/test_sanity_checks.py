@@ -12,8 +12,9 @@ import tensorflow as tf
 
 from components import sanity_checks, tokenizer
 from components.hyperparameters import Hyperparameters
-from components.model import build_model
+from components.model import DEEP_EMBEDDING, build_model
 from components.sanity_checks import SanityCheckError, SanityLimits
+from components.wide_part import WideStart
 from polarity.data import read_reviews
 
 VOCAB = 5000
@@ -59,7 +60,7 @@ def test_a_model_that_starts_confident_fails_the_initial_loss(batch):
     inputs, labels = batch
     # Wide weights started far from zero (as a wrongly scaled naive-Bayes start would be).
     rng = np.random.default_rng(0)
-    model = build_model(Hyperparameters(), VOCAB, 2, nb_log_ratios=rng.normal(0, 5, (VOCAB, 1)))
+    model = build_model(Hyperparameters(), VOCAB, 2, wide=WideStart(rng.normal(0, 5, (VOCAB, 1))))
     with pytest.raises(SanityCheckError, match=rf"initial loss: .* expected ln\(2\) = {math.log(2):.3f}"):
         sanity_checks.check_initial_loss(model, inputs, labels, 2, SanityLimits().initial_loss_tolerance)
 
@@ -67,7 +68,7 @@ def test_a_model_that_starts_confident_fails_the_initial_loss(batch):
 def test_an_infinite_weight_fails_the_gradient_check(batch):
     inputs, labels = batch
     model = fresh()()
-    deep = model.layers[1]  # the deep n-gram embedding
+    deep = model.get_layer(DEEP_EMBEDDING)
     weights = deep.embeddings.numpy()
     weights[int(inputs["ngram_ids"][0, 0])] = np.inf
     deep.embeddings.assign(weights)

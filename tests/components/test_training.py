@@ -1,18 +1,19 @@
-"""Training: the naive-Bayes ratios that start the wide part, and the weights the trainer returns."""
+"""Training: how the wide part starts (naive-Bayes ratios or a logistic fit), and what the trainer returns."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from components import features, training
+from components import features, training, wide_part
 from components.hyperparameters import Hyperparameters
-from components.model import build_model
+from components.model import DEEP_EMBEDDING, WIDE, build_model
+from components.wide_part import WideStart
 
 
 def test_nb_log_count_ratios_count_each_ngram_once_per_review():
     ids = np.array([[1, 2, 2, 0], [2, 3, 0, 0]])  # shifted ids, 0 pads
     dataset = tf.data.Dataset.from_tensors(({features.NGRAM_IDS_KEY: ids}, np.array([1, 0])))
-    ratios = training.nb_log_count_ratios(dataset, vocab_size=3, num_classes=2)
+    ratios = wide_part.nb_log_count_ratios(*wide_part.ngram_counts(dataset, vocab_size=3), num_classes=2)
     # Smoothed once-per-review counts: positive (2, 2, 1) / 5, negative (1, 2, 2) / 5.
     assert ratios[:, 0] == pytest.approx([np.log(2), 0, -np.log(2)])
 
@@ -20,7 +21,7 @@ def test_nb_log_count_ratios_count_each_ngram_once_per_review():
 def test_nb_log_count_ratios_of_three_classes_are_against_the_first():
     ids = np.array([[1, 0], [2, 0], [3, 0]])
     dataset = tf.data.Dataset.from_tensors(({features.NGRAM_IDS_KEY: ids}, np.array([0, 1, 2])))
-    ratios = training.nb_log_count_ratios(dataset, vocab_size=3, num_classes=3)
+    ratios = wide_part.nb_log_count_ratios(*wide_part.ngram_counts(dataset, vocab_size=3), num_classes=3)
     # Smoothed counts per class: (2, 1, 1), (1, 2, 1), (1, 1, 2), each over 4.
     assert ratios.shape == (3, 2)
     assert ratios[:, 0] == pytest.approx([-np.log(2), np.log(2), 0])
@@ -33,7 +34,7 @@ def test_two_classes_are_a_sigmoid_on_one_logit_started_from_the_nb_ratios():
         Hyperparameters(embedding_dim=4),
         vocab_size=3,
         num_classes=2,
-        nb_log_ratios=np.array([[4.0], [0], [-4.0]]),
+        wide=WideStart(np.array([[4.0], [0], [-4.0]])),
     )
     scores = model.predict({features.NGRAM_IDS_KEY: np.array([[1, 0], [3, 0]])}, verbose=0)
     assert scores.shape == (2, 2)
@@ -43,7 +44,7 @@ def test_two_classes_are_a_sigmoid_on_one_logit_started_from_the_nb_ratios():
 
 def test_three_classes_score_as_a_softmax_with_the_first_as_reference():
     ratios = np.array([[3.0, 0.0], [0.0, 3.0], [-3.0, -3.0]])
-    model = build_model(Hyperparameters(embedding_dim=4), vocab_size=3, num_classes=3, nb_log_ratios=ratios)
+    model = build_model(Hyperparameters(embedding_dim=4), vocab_size=3, num_classes=3, wide=WideStart(ratios))
     scores = model.predict({features.NGRAM_IDS_KEY: np.array([[1], [2], [3]])}, verbose=0)
     assert scores.argmax(axis=1).tolist() == [1, 2, 0]
 
@@ -93,3 +94,71 @@ def test_a_slow_weight_average_keeps_the_returned_model_near_its_start(
     pairs = zip(model.get_weights(), built[1], strict=True)
     largest_move = max(np.abs(now - start).max() for now, start in pairs)
     assert (largest_move > 0.05) == moved, largest_move
+
+
+def _text_dataset(rows: int, seed: int, num_classes: int) -> tf.data.Dataset:
+    """Texts of 3 to 9 n-gram ids (1..60, some repeated); ids near 20 * c lean to class c."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, num_classes, rows)
+    ids = np.zeros((rows, 9), np.int64)
+    for row, label in enumerate(labels):
+        length = rng.integers(3, 10)
+        leaning = rng.integers(20 * label + 1, 20 * label + 21, length)
+        ids[row, :length] = np.where(rng.random(length) < 0.4, rng.integers(1, 61, length), leaning)
+    return tf.data.Dataset.from_tensor_slices(({features.NGRAM_IDS_KEY: ids}, labels)).batch(32)
+
+
+@pytest.mark.parametrize("num_classes", [2, 3])
+def test_the_logistic_wide_part_scores_as_scikit_learns_fit(num_classes):
+    # With the deep part silenced the model must be exactly the fitted regression:
+    # the same idf weighting, pooling, weights and intercept, against class 0.
+    from sklearn.linear_model import LogisticRegression
+
+    train = wide_part.ngram_counts(_text_dataset(400, 0, num_classes), vocab_size=60)
+    evaluation = wide_part.ngram_counts(_text_dataset(200, 1, num_classes), vocab_size=60)
+    start = wide_part.fit_logistic(train, evaluation, num_classes, strengths=(3.0,))
+    model = build_model(Hyperparameters(embedding_dim=4), 60, num_classes, wide=start)
+    model.get_layer(DEEP_EMBEDDING).embeddings.assign(np.zeros((61, 4), np.float32))
+    reference = LogisticRegression(C=3.0, max_iter=2000).fit(
+        wide_part.pooled(train[0], wide_part.inverse_document_frequency(train[0])), train[1]
+    )
+    expected = reference.predict_proba(wide_part.pooled(evaluation[0], start.idf))
+    ids = np.concatenate([x[features.NGRAM_IDS_KEY] for x, _ in _text_dataset(200, 1, num_classes)])
+    scores = model.predict({features.NGRAM_IDS_KEY: ids}, verbose=0)
+    np.testing.assert_allclose(scores, expected, atol=1e-4)
+    assert not model.get_layer(WIDE).trainable
+
+
+def test_the_logistic_strength_is_chosen_by_eval_log_loss():
+    # A tiny C (strong L2) leaves the fit near chance; C=10 fits the clear signal.
+    train = wide_part.ngram_counts(_text_dataset(400, 0, 2), vocab_size=60)
+    evaluation = wide_part.ngram_counts(_text_dataset(200, 1, 2), vocab_size=60)
+    chosen = wide_part.fit_logistic(train, evaluation, 2, strengths=(1e-4, 10.0))
+    strong = wide_part.fit_logistic(train, evaluation, 2, strengths=(1e-4,))
+    np.testing.assert_allclose(chosen.weights, wide_part.fit_logistic(train, evaluation, 2, (10.0,)).weights)
+    assert np.abs(strong.weights).max() < np.abs(chosen.weights).max() / 10
+
+
+def test_a_logistic_wide_part_stays_as_fitted_while_the_deep_part_trains(tmp_path):
+    hparams = Hyperparameters(epochs=2, embedding_dim=4, wide="logistic", wide_strengths=(3.0,))
+    model = training.train_model(
+        _text_dataset(320, 0, 3),
+        _text_dataset(160, 1, 3),
+        hparams,
+        str(tmp_path),
+        vocab_size=60,
+        num_classes=3,
+    )
+    fitted = wide_part.fit_logistic(
+        wide_part.ngram_counts(_text_dataset(320, 0, 3), 60),
+        wide_part.ngram_counts(_text_dataset(160, 1, 3), 60),
+        3,
+        (3.0,),
+    )
+    np.testing.assert_allclose(
+        model.get_layer(WIDE).embeddings.numpy()[1:], fitted.weights, rtol=1e-5, atol=1e-6
+    )
+    labels = np.concatenate([y for _, y in _text_dataset(160, 1, 3)])
+    assert (
+        model.predict(_text_dataset(160, 1, 3), verbose=0).argmax(1) == labels
+    ).mean() > 0.6  # chance: 1/3
