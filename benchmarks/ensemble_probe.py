@@ -1,0 +1,123 @@
+"""Would the encoder combined with the n-gram model meet issue 16's targets? Scored offline.
+
+Takes an n-gram model and an encoder model that `benchmarks/encoder_bench.py` trained on
+the same spans (two pushed version directories) and scores, on exactly that benchmark's
+rows (golden IMDB and RT, the binary tweets), the combination the issue proposes: class
+log-odds alpha * n-grams + (1 - alpha) * encoder, for alpha from 0 (the encoder alone) to 1
+(the n-grams alone). Balanced accuracy, as encoder_bench measures it. A second rule needs no
+tuning: the encoder reads only its first `--sequence-length` word pieces, so the n-grams get
+the share of the text it did not read (weight alpha + (1 - alpha) * unread). alpha is
+picked here on the very rows it is scored on, so the best row is an upper bound for a
+combination chosen on an eval split. No training here; TFX 1.21 stack (the encoder's
+export needs tensorflow-text 2.20+).
+
+    python -m benchmarks.ensemble_probe --ngrams WS/ngrams/serving/polarity/V \\
+        --encoder WS/encoder/serving/polarity/V --workspace WS/encoder \\
+        --sequence-length 128 --output benchmarks/results/encoder-ngram-combination.json
+"""
+
+import argparse
+import json
+import pathlib
+
+import numpy as np
+
+from benchmarks import datasets
+from benchmarks.encoder_bench import (
+    COMMON,
+    TARGETS,
+    balanced_accuracy,
+    environment,
+    golden_rows,
+    tweets_binary,
+)
+
+ALPHAS = tuple(round(step / 20, 2) for step in range(21))
+BATCH = 256
+
+
+def log_odds(model_dir: pathlib.Path, texts: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Each text's log(p(second class) / p(first class)) from `predict_text`, and the class names."""
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401 (the encoder's tokenizer ops)
+
+    predict = tf.saved_model.load(str(model_dir)).signatures["predict_text"]
+    values, classes = [], None
+    for start in range(0, len(texts), BATCH):
+        outputs = predict(text=tf.constant(texts[start : start + BATCH]))
+        scores = np.clip(outputs["scores"].numpy().astype(np.float64), 1e-7, 1)
+        values.append(np.log(scores[:, 1] / scores[:, 0]))
+        classes = [name.decode("utf-8") for name in outputs["classes"].numpy()[0]]
+    return np.concatenate(values), classes
+
+
+def unread_share(texts: list[str], sequence_length: int) -> np.ndarray:
+    """Each text's share of word pieces ([CLS] and [SEP] counted) beyond the encoder's window."""
+    from components import encoder_model
+
+    tokenizer = encoder_model.build_tokenizer(encoder_model.weights_dir())
+    pieces = np.array([len(tokenizer(text)) + 2 for text in texts])
+    return np.clip(1 - sequence_length / pieces, 0, 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--ngrams", type=pathlib.Path, required=True, help="The n-gram model's version dir.")
+    parser.add_argument("--encoder", type=pathlib.Path, required=True, help="The encoder's version dir.")
+    parser.add_argument("--workspace", type=pathlib.Path, required=True, help="Either run's workspace.")
+    parser.add_argument("--cache-dir", type=pathlib.Path, default=datasets.default_cache_dir())
+    parser.add_argument(
+        "--sequence-length", type=int, default=128, help="The encoder's training.encoder.sequence_length."
+    )
+    parser.add_argument("--output", type=pathlib.Path, required=True)
+    args = parser.parse_args()
+    from polarity.config import load_config
+
+    config = load_config(overrides=list(COMMON), workspace=args.workspace)
+    sets = golden_rows(config)
+    sets["tweets"] = [(row.text, row.label) for row in tweets_binary(args.cache_dir)]
+    rules = {"alpha": {alpha: {} for alpha in ALPHAS}, "alpha_plus_unread": {alpha: {} for alpha in ALPHAS}}
+    unread_means = {}
+    for key, rows in sets.items():
+        texts, truth = [text for text, _ in rows], [label for _, label in rows]
+        ngrams, classes = log_odds(args.ngrams, texts)
+        encoder, encoder_classes = log_odds(args.encoder, texts)
+        if classes != encoder_classes:
+            raise SystemExit(f"the models' classes differ: {classes} and {encoder_classes}")
+        unread = unread_share(texts, args.sequence_length)
+        unread_means[key] = round(float(unread.mean()), 3)
+        for alpha in ALPHAS:
+            for rule, weight in (("alpha", alpha), ("alpha_plus_unread", alpha + (1 - alpha) * unread)):
+                combined = weight * ngrams + (1 - weight) * encoder
+                predicted = [classes[1] if value > 0 else classes[0] for value in combined]
+                rules[rule][alpha][key] = balanced_accuracy(truth, predicted)
+    by_rule = {}
+    for rule, table in rules.items():
+        by_rule[rule] = [{"alpha": alpha, **values} for alpha, values in table.items()]
+        for row in by_rule[rule]:
+            row["targets_met"] = all(row[key] >= floor for key, floor in TARGETS.items())
+    result = {
+        "benchmark": "encoder and n-gram combination (issue 16)",
+        "metric": "balanced accuracy",
+        "combination": {
+            "alpha": "alpha * n-gram log-odds + (1 - alpha) * encoder log-odds",
+            "alpha_plus_unread": "the same with weight alpha + (1 - alpha) * the text's unread share",
+        },
+        "models": {"ngrams": str(args.ngrams), "encoder": str(args.encoder)},
+        "encoder_sequence_length": args.sequence_length,
+        "examples": {key: len(value) for key, value in sets.items()},
+        "mean_unread_share": unread_means,
+        "environment": environment(),
+        "targets": TARGETS,
+        "by_rule": by_rule,
+        "any_row_meets_all_targets": any(row["targets_met"] for rows in by_rule.values() for row in rows),
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(by_rule, indent=1))
+
+
+if __name__ == "__main__":
+    main()
