@@ -41,10 +41,12 @@ def log_odds(model_dir: pathlib.Path, texts: list[str]) -> tuple[np.ndarray, lis
     import tensorflow as tf
     import tensorflow_text  # noqa: F401 (the encoder's tokenizer ops)
 
-    predict = tf.saved_model.load(str(model_dir)).signatures["predict_text"]
+    from components import features
+
+    predict = tf.saved_model.load(str(model_dir)).signatures[features.PREDICT_TEXT_SIGNATURE]
     values, classes = [], None
     for start in range(0, len(texts), BATCH):
-        outputs = predict(text=tf.constant(texts[start : start + BATCH]))
+        outputs = predict(**{features.TEXT_INPUT_KEY: tf.constant(texts[start : start + BATCH])})
         scores = np.clip(outputs["scores"].numpy().astype(np.float64), 1e-7, 1)
         values.append(np.log(scores[:, 1] / scores[:, 0]))
         classes = [name.decode("utf-8") for name in outputs["classes"].numpy()[0]]
@@ -79,14 +81,18 @@ def main() -> None:
     sets = golden_rows(config)
     sets["tweets"] = [(row.text, row.label) for row in tweets_binary(args.cache_dir)]
     rules = {"alpha": {alpha: {} for alpha in ALPHAS}, "alpha_plus_unread": {alpha: {} for alpha in ALPHAS}}
-    unread_means = {}
+    # Each model and the tokenizer load once and score every set's texts in one pass.
+    all_texts = [text for rows in sets.values() for text, _ in rows]
+    all_ngrams, classes = log_odds(args.ngrams, all_texts)
+    all_encoder, encoder_classes = log_odds(args.encoder, all_texts)
+    if classes != encoder_classes:
+        raise SystemExit(f"the models' classes differ: {classes} and {encoder_classes}")
+    all_unread = unread_share(all_texts, args.sequence_length)
+    unread_means, start = {}, 0
     for key, rows in sets.items():
-        texts, truth = [text for text, _ in rows], [label for _, label in rows]
-        ngrams, classes = log_odds(args.ngrams, texts)
-        encoder, encoder_classes = log_odds(args.encoder, texts)
-        if classes != encoder_classes:
-            raise SystemExit(f"the models' classes differ: {classes} and {encoder_classes}")
-        unread = unread_share(texts, args.sequence_length)
+        truth, end = [label for _, label in rows], start + len(rows)
+        ngrams, encoder, unread = all_ngrams[start:end], all_encoder[start:end], all_unread[start:end]
+        start = end
         unread_means[key] = round(float(unread.mean()), 3)
         for alpha in ALPHAS:
             for rule, weight in (("alpha", alpha), ("alpha_plus_unread", alpha + (1 - alpha) * unread)):
