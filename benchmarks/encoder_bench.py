@@ -83,6 +83,8 @@ def run_family(
     summary = report.run_summary(metadata.open_store(config.metadata_path), config.pipeline_name)
     model_dir = trained_model_dir(config)
     result = {"pipeline_seconds": seconds, "blessed": summary["blessed"]}
+    if family == "encoder":  # the exported model: the encoder alone, or with the n-gram model
+        result["with_ngrams"] = config.training.encoder.with_ngrams
     for key, labelled in golden_rows(config).items():
         texts, truth = zip(*labelled, strict=True)
         result[key] = balanced_accuracy(truth, predict_polarity(model_dir, texts))

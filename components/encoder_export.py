@@ -2,11 +2,11 @@
 
 Text in, tokenised inside the graph by the encoder's own word-piece tokenizer
 (components/encoder_model.py): `serving_default` (a classify signature: serialized
-tf.Examples in, `classes` and `scores` out), `predict_text` and `transform_features`
-(Transform's graph, for TFMA's labels and slices), with TF Serving warm-up requests.
-
-and `explain_text`: word-piece attributions by integrated gradients over the token
-embeddings (components/encoder_explain.py), in the n-gram model's outputs.
+tf.Examples in, `classes` and `scores` out), `predict_text`, `transform_features`
+(Transform's graph, for TFMA's labels and slices) and `explain_text` (word-piece
+attributions by integrated gradients over the token embeddings,
+components/encoder_explain.py, in the n-gram model's outputs), with TF Serving warm-up
+requests. components/combined_export.py adds the n-gram model beside the encoder.
 """
 
 import tensorflow as tf
@@ -16,7 +16,7 @@ from components import encoder_explain, explain, features, signatures
 from components.contract import DatasetContract
 
 
-class _EncoderExportModule(tf.Module):
+class EncoderExportModule(tf.Module):
     """Holds the model, its text preprocessor and the TFT graph, so SavedModel tracks all three."""
 
     def __init__(
@@ -35,8 +35,15 @@ class _EncoderExportModule(tf.Module):
         self._class_names = tf.constant(list(contract.classes))
         self._num_classes = contract.num_classes
 
+    def _encoder_scores(self, text: tf.Tensor) -> tf.Tensor:
+        return tf.cast(self.model(self.preprocessor(tf.reshape(text, [-1])), training=False), tf.float32)
+
+    def _scores(self, text: tf.Tensor) -> tf.Tensor:
+        """[texts, classes] probabilities (components/combined_export.py adds the n-gram model)."""
+        return self._encoder_scores(text)
+
     def _classify(self, text: tf.Tensor) -> dict:
-        scores = tf.cast(self.model(self.preprocessor(tf.reshape(text, [-1])), training=False), tf.float32)
+        scores = self._scores(text)
         classes = tf.tile(tf.expand_dims(self._class_names, 0), [tf.shape(scores)[0], 1])
         return {features.CLASSES_KEY: classes, features.SCORES_KEY: scores}
 
@@ -76,7 +83,7 @@ def export_encoder(
       ValueError: on the warm-up texts, the explanation's log-odds do not give the model's
         scores, or its attributions do not add up to them (components/encoder_explain.py).
     """
-    module = _EncoderExportModule(model, preprocessor, tf_transform_output, contract)
+    module = EncoderExportModule(model, preprocessor, tf_transform_output, contract)
     explained = module.explain_text(tf.constant(signatures.WARMUP_TEXTS))
     explain.check_reproduces_scores(
         explained[explain.LOG_ODDS_KEY].numpy(), explained[features.SCORES_KEY].numpy()

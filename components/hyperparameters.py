@@ -23,6 +23,9 @@ class EncoderHyperparameters:
       early_stopping_patience: epochs without a better eval loss before stopping.
       cpu_sample_size: without a GPU, the Trainer fine-tunes on this many training
         texts (and evaluates on at most as many), so the path runs in minutes.
+      with_ngrams: train the n-gram model beside the encoder and export both as one
+        model, the n-grams scoring the share of each text beyond the encoder's window
+        (components/combined_export.py); off, the encoder alone.
     """
 
     sequence_length: int = 256
@@ -33,6 +36,7 @@ class EncoderHyperparameters:
     epochs: int = 2
     early_stopping_patience: int = 1
     cpu_sample_size: int = 512
+    with_ngrams: bool = True
 
     @classmethod
     def from_config(cls, config: dict | None) -> "EncoderHyperparameters":

@@ -48,27 +48,11 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     contract = DatasetContract.from_dict(custom_config[CONTRACT_KEY])
     model_name = custom_config.get(MODEL_NAME_KEY, "model")
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
-    if hparams.model == "encoder":
-        _run_encoder(fn_args, hparams, contract, tf_transform_output, model_name)
-        return
     text_features = _text_features(custom_config)
-    schema = tf_transform_output.transformed_metadata.schema
-    vocab_size = features.ngram_ids(tf_transform_output.vocabulary_size_by_name(features.VOCAB_NAME))
-
-    def dataset(files, shuffle):
-        return training.make_dataset(files, fn_args.data_accessor, schema, hparams.batch_size, shuffle)
-
-    training.check_before_training(
-        dataset(fn_args.train_files, shuffle=True), hparams, vocab_size, contract.num_classes
-    )
-    model = training.train_model(
-        dataset(fn_args.train_files, shuffle=True),
-        dataset(fn_args.eval_files, shuffle=False),
-        hparams,
-        log_dir=fn_args.model_run_dir,
-        vocab_size=vocab_size,
-        num_classes=contract.num_classes,
-    )
+    if hparams.model == "encoder":
+        _run_encoder(fn_args, hparams, contract, tf_transform_output, model_name, text_features)
+        return
+    model = _train_ngrams(fn_args, hparams, contract, tf_transform_output)
     signatures.export_model(
         model,
         tf_transform_output,
@@ -79,11 +63,38 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     )
 
 
+def _train_ngrams(fn_args, hparams: Hyperparameters, contract: DatasetContract, tf_transform_output):
+    """The n-gram family: sanity checks, then training (components/training.py)."""
+    schema = tf_transform_output.transformed_metadata.schema
+    vocab_size = features.ngram_ids(tf_transform_output.vocabulary_size_by_name(features.VOCAB_NAME))
+
+    def dataset(files, shuffle):
+        return training.make_dataset(files, fn_args.data_accessor, schema, hparams.batch_size, shuffle)
+
+    training.check_before_training(
+        dataset(fn_args.train_files, shuffle=True), hparams, vocab_size, contract.num_classes
+    )
+    return training.train_model(
+        dataset(fn_args.train_files, shuffle=True),
+        dataset(fn_args.eval_files, shuffle=False),
+        hparams,
+        log_dir=fn_args.model_run_dir,
+        vocab_size=vocab_size,
+        num_classes=contract.num_classes,
+    )
+
+
 def _run_encoder(
-    fn_args, hparams: Hyperparameters, contract: DatasetContract, tf_transform_output, model_name
+    fn_args,
+    hparams: Hyperparameters,
+    contract: DatasetContract,
+    tf_transform_output,
+    model_name: str,
+    text_features: TextFeatures,
 ):
-    """The encoder family: sanity checks, fine-tuning, export (components/encoder_*.py)."""
-    from components import encoder_export, encoder_training
+    """The encoder family: sanity checks, fine-tuning, export (components/encoder_*.py), with
+    the n-gram model trained beside it when `training.encoder.with_ngrams` is on."""
+    from components import combined_export, encoder_export, encoder_training
 
     schema = tf_transform_output.transformed_metadata.schema
     settings = hparams.encoder
@@ -96,6 +107,9 @@ def _run_encoder(
     encoder_training.check_before_training(
         dataset(fn_args.train_files, shuffle=True), settings, contract.num_classes
     )
+    ngram_model = (
+        _train_ngrams(fn_args, hparams, contract, tf_transform_output) if settings.with_ngrams else None
+    )
     model, preprocessor = encoder_training.train_encoder(
         dataset(fn_args.train_files, shuffle=True),
         dataset(fn_args.eval_files, shuffle=False),
@@ -104,6 +118,18 @@ def _run_encoder(
         log_dir=fn_args.model_run_dir,
         max_train_steps=hparams.max_train_steps,
     )
-    encoder_export.export_encoder(
-        model, preprocessor, tf_transform_output, fn_args.serving_model_dir, contract, model_name
+    if ngram_model is None:
+        encoder_export.export_encoder(
+            model, preprocessor, tf_transform_output, fn_args.serving_model_dir, contract, model_name
+        )
+        return
+    combined_export.export_combined(
+        model,
+        preprocessor,
+        ngram_model,
+        tf_transform_output,
+        fn_args.serving_model_dir,
+        contract,
+        model_name,
+        text_features,
     )

@@ -253,6 +253,11 @@ class EncoderConfig(_Section):
         ge=16,
         description="Without a GPU: training texts fine-tuned on (and at most as many evaluated).",
     )
+    with_ngrams: bool = Field(
+        _ENCODER.with_ngrams,
+        description="Train the n-gram model too and export both as one model: the n-grams score the "
+        "share of each text beyond the encoder's sequence_length; false: the encoder alone.",
+    )
 
 
 class TrainingConfig(_Section):

@@ -19,9 +19,10 @@ pytestmark = pytest.mark.skipif(
 )
 
 ROWS = 400
+SEQUENCE_LENGTH = 48
 ENCODER_RUN = (
     "training.model=encoder",
-    "training.encoder.sequence_length=48",
+    f"training.encoder.sequence_length={SEQUENCE_LENGTH}",
     "training.encoder.batch_size=16",
     "training.encoder.cpu_sample_size=192",
     "training.encoder.epochs=2",
@@ -104,6 +105,38 @@ def test_the_graph_needs_only_tf_text_ops_that_tf_serving_links(pushed):
     assert unknown == [], "ops neither core TensorFlow nor TF Text's"
     # The tokenizer's five, and the n-gram Transform graph's CaseFoldUTF8 (transform_features).
     assert set(not_core) == set(encoder_model.SERVING_TF_TEXT_OPS)
+
+
+def test_a_review_longer_than_the_window_is_scored_by_both_families(pushed):
+    """training.encoder.with_ngrams (the default): the n-gram model weighs in by the unread share."""
+    import numpy as np
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401 (the tokenizer's ops)
+
+    from components import combined_export, encoder_model, tokenizer
+    from polarity.data import read_reviews
+
+    long_review = next(row["text"] for row in read_reviews() if len(row["text"].split()) > 300)
+    explained = tf.saved_model.load(str(pushed)).signatures["explain_text"](
+        text=tf.constant(["Loved it.", long_review])
+    )
+    preprocessor = encoder_model.build_preprocessor(encoder_model.weights_dir(), SEQUENCE_LENGTH)
+    expected = combined_export.unread_share(preprocessor, tf.constant([long_review])).numpy()[0]
+    weight = explained["ngram_weight"].numpy()
+    assert weight[0] == 0 and expected > 0.8
+    assert weight[1] == pytest.approx(expected, abs=1e-6)
+    # The short text is explained in word pieces only; the long one in the encoder's window of
+    # word pieces, then in all of the n-gram model's words.
+    count = explained["token_count"].numpy()
+    tokens = [
+        [token.decode() for token in row[:n]]
+        for row, n in zip(explained["tokens"].numpy(), count, strict=True)
+    ]
+    assert tokens[0] == ["loved", "it", "."]
+    words = [token.decode() for token in tokenizer.tokenize(tf.constant([long_review])).to_list()[0]]
+    assert tokens[1][SEQUENCE_LENGTH - 2 :] == words
+    total = explained["base_values"].numpy() + explained["attributions"].numpy().sum(axis=1)
+    np.testing.assert_allclose(total, explained["log_odds"].numpy(), atol=0.1)
 
 
 def test_polarity_serve_answers_predict_and_classify_with_class_names(encoder_run, pushed):
