@@ -48,7 +48,7 @@ def logits_from_token_embeddings(model, token_embeddings, segment_ids, padding_m
     sequence = tf.cast(x, tf.float32)
     mask = tf.expand_dims(tf.cast(padding_mask, tf.float32), -1)
     pooled = tf.reduce_sum(sequence * mask, axis=1) / tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
-    head = model.get_layer("head")
+    head = model.get_layer(encoder_model.HEAD_LAYER)
     return tf.matmul(pooled, tf.cast(head.kernel, tf.float32)) + tf.cast(head.bias, tf.float32)
 
 

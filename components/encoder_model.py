@@ -41,6 +41,8 @@ SERVING_TF_TEXT_OPS = frozenset(
 # The head's initial weights: small, as BERT initialises new layers, so that the loss
 # at initialisation is close to ln(number of classes) (components/sanity_checks.py).
 HEAD_INIT_STDDEV = 0.02
+# The softmax head's layer name (components/linear_probe.py fits it; encoder_explain reads it).
+HEAD_LAYER = "head"
 
 
 class EncoderUnavailableError(RuntimeError):
@@ -121,7 +123,7 @@ def build_encoder_model(weights: str, num_classes: int, dtype_policy: str = "flo
         num_classes,
         kernel_initializer=keras.initializers.TruncatedNormal(stddev=HEAD_INIT_STDDEV),
         dtype="float32",
-        name="head",
+        name=HEAD_LAYER,
     )(pooled)
     probabilities = keras.layers.Activation("softmax", dtype="float32", name="probabilities")(logits)
     return keras.Model(inputs=inputs, outputs=probabilities, name="encoder_classifier")

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from components import devices, encoder_model, sanity_checks, training
+from components import devices, encoder_model, linear_probe, sanity_checks, training
 from components.encoder_features import ENCODER_TEXT_KEY
 from components.hyperparameters import EncoderHyperparameters
 
@@ -109,7 +109,8 @@ def train_encoder(
     weights: str | None = None,
     max_train_steps: int | None = None,
 ) -> tuple[keras.Model, object]:
-    """Fine-tunes the encoder with a warm-up and linear decay, early stopping on the eval loss.
+    """Fine-tunes the encoder with a warm-up and linear decay, early stopping on the eval loss;
+    with `hparams.head` "linear_probe", after fitting the head on the frozen encoder (LP-FT).
 
     Args:
       train_texts: (text, class id) batches from `make_text_dataset`, one pass per epoch.
@@ -145,6 +146,8 @@ def train_encoder(
     )
     with devices.make_strategy(plan).scope():
         model = encoder_model.build_encoder_model(weights, num_classes, plan.dtype_policy)
+        if hparams.head == "linear_probe":
+            linear_probe.fit_head(model, tokenized(train_texts, preprocessor), num_classes)
         encoder_model.compile_model(model, schedule, hparams.weight_decay, plan.dtype_policy)
     callbacks = [
         keras.callbacks.EarlyStopping(

@@ -5,6 +5,9 @@ import dataclasses
 MODEL_FAMILIES = ("ngrams", "encoder")
 # The wide part's starts (components/wide_part.py; kept here, where config can read them).
 WIDE_STARTS = ("naive_bayes", "logistic")
+# How the encoder's softmax head starts: random, or fitted on the frozen encoder first
+# (LP-FT, components/linear_probe.py).
+HEAD_STARTS = ("random", "linear_probe")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,6 +26,9 @@ class EncoderHyperparameters:
       early_stopping_patience: epochs without a better eval loss before stopping.
       cpu_sample_size: without a GPU, the Trainer fine-tunes on this many training
         texts (and evaluates on at most as many), so the path runs in minutes.
+      head: how the softmax head starts: "random" (small weights), or "linear_probe",
+        a logistic regression on the frozen encoder's features, before fine-tuning
+        moves it and the encoder (LP-FT, components/linear_probe.py).
       with_ngrams: train the n-gram model beside the encoder and export both as one
         model, the n-grams scoring the share of each text beyond the encoder's window
         (components/combined_export.py); off, the encoder alone.
@@ -36,7 +42,12 @@ class EncoderHyperparameters:
     epochs: int = 2
     early_stopping_patience: int = 1
     cpu_sample_size: int = 512
+    head: str = "random"
     with_ngrams: bool = True
+
+    def __post_init__(self):
+        if self.head not in HEAD_STARTS:
+            raise ValueError(f"training.encoder.head: {self.head!r} is not one of {list(HEAD_STARTS)}")
 
     @classmethod
     def from_config(cls, config: dict | None) -> "EncoderHyperparameters":

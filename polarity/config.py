@@ -16,7 +16,13 @@ import yaml
 from pydantic import Field
 
 from components.contract import ContractError, DatasetContract
-from components.hyperparameters import MODEL_FAMILIES, WIDE_STARTS, EncoderHyperparameters, Hyperparameters
+from components.hyperparameters import (
+    HEAD_STARTS,
+    MODEL_FAMILIES,
+    WIDE_STARTS,
+    EncoderHyperparameters,
+    Hyperparameters,
+)
 from components.text_features import TextFeatures
 from serving.model_dir import is_uri
 
@@ -252,6 +258,11 @@ class EncoderConfig(_Section):
         _ENCODER.cpu_sample_size,
         ge=16,
         description="Without a GPU: training texts fine-tuned on (and at most as many evaluated).",
+    )
+    head: Literal[HEAD_STARTS] = Field(
+        _ENCODER.head,
+        description="random | linear_probe: the softmax head fitted on the frozen encoder before "
+        "fine-tuning (LP-FT), which keeps more of the pretrained features out of domain.",
     )
     with_ngrams: bool = Field(
         _ENCODER.with_ngrams,

@@ -62,6 +62,10 @@ def test_encoder_settings_are_their_own_section_and_unknown_names_are_refused():
         Hyperparameters.from_config({"encoder": {"max_len": 64}})
     with pytest.raises(ValueError, match=r"training.model: 'bert' is not one of \['ngrams', 'encoder'\]"):
         Hyperparameters(model="bert")
+    with pytest.raises(
+        ValueError, match=r"training.encoder.head: 'frozen' is not one of \['random', 'linear_probe'\]"
+    ):
+        Hyperparameters.from_config({"encoder": {"head": "frozen"}})
 
 
 @pytest.mark.skipif(sys.version_info >= (3, 11), reason="the refusal is the TFX 1.16 stack's (Python 3.10)")
@@ -108,3 +112,57 @@ def test_encoder_sanity_checks_pass_on_real_reviews_and_stop_on_one_class():
     one_class = tf.data.Dataset.from_tensor_slices((texts, np.ones_like(labels))).batch(16)
     with pytest.raises(SanityCheckError, match="labels: all 16 sampled training labels"):
         encoder_training.check_before_training(one_class, hparams, 2)
+
+
+def test_the_probe_head_gives_scikit_learns_probabilities_for_two_and_three_classes():
+    from scipy.special import softmax
+
+    from components import linear_probe
+
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(6, 4))
+    for coef, intercept in (
+        (rng.normal(size=(1, 4)), rng.normal(size=1)),
+        (rng.normal(size=(3, 4)), rng.normal(size=3)),
+    ):
+        kernel, bias = linear_probe.softmax_head(coef, intercept, num_classes=max(2, len(coef)))
+        probabilities = softmax(features @ kernel + bias, axis=1)
+        if len(coef) == 1:  # scikit-learn's binary model: sigmoid of class 1 against class 0
+            expected = 1 / (1 + np.exp(-(features @ coef[0] + intercept[0])))
+            np.testing.assert_allclose(probabilities[:, 1], expected, rtol=1e-5)
+        else:
+            np.testing.assert_allclose(
+                probabilities, softmax(features @ coef.T + intercept, axis=1), rtol=1e-5
+            )
+
+
+@needs_encoder_stack
+def test_the_linear_probe_fits_the_head_on_the_frozen_encoder():
+    from sklearn.linear_model import LogisticRegression
+
+    from components import linear_probe
+    from polarity.data import read_reviews
+
+    reviews = [row for row in read_reviews() if row["source"] == "rotten_tomatoes"]
+    rows = reviews[:24] + reviews[-24:]
+    texts, labels = [row["text"] for row in rows], np.array([int(row["label"]) for row in rows])
+    weights = encoder_model.weights_dir()
+    preprocessor = encoder_model.build_preprocessor(weights, sequence_length=32)
+    model = encoder_model.build_encoder_model(weights, num_classes=2)
+    batches = encoder_training.tokenized(
+        tf.data.Dataset.from_tensor_slices((texts, labels)).shuffle(48, seed=1).batch(16), preprocessor
+    )
+    before = model.get_layer(encoder_model.HEAD_LAYER).get_weights()[0].copy()
+    strength = linear_probe.fit_head(model, batches, num_classes=2)
+    assert strength in linear_probe.PROBE_STRENGTHS
+    assert not np.allclose(before, model.get_layer(encoder_model.HEAD_LAYER).get_weights()[0])
+    # The head now is scikit-learn's fit on the frozen features (refitted here, texts in order).
+    in_order = tf.data.Dataset.from_tensor_slices((texts, labels)).batch(48)
+    pooled, pooled_labels = linear_probe.pooled_features(
+        model, encoder_training.tokenized(in_order, preprocessor)
+    )
+    np.testing.assert_array_equal(pooled_labels, labels)
+    reference = LogisticRegression(C=strength, max_iter=2000).fit(pooled, labels)
+    scores = model(preprocessor(tf.constant(texts))).numpy()
+    np.testing.assert_allclose(scores, reference.predict_proba(pooled), atol=2e-3)
+    assert (scores.argmax(axis=1) == labels).mean() > 0.75  # the probe learned the labels
