@@ -60,8 +60,15 @@ def terminal_report(text: str, explanation: Explanation, class_name: str, colour
         "",
         coloured_tokens(explanation, class_name, colour),
         "",
-        f"top n-grams for {class_name!r} (contribution to its log-odds):",
     ]
+    if explanation.ngram_weight is not None:
+        lines += [
+            f"the n-gram model weighs {explanation.ngram_weight:.2f} in this score, the encoder "
+            f"{1 - explanation.ngram_weight:.2f} (the share of the word pieces it read); the tokens are "
+            "the encoder's word pieces, then the n-gram model's words where its weight is above 0",
+            "",
+        ]
+    lines.append(f"top n-grams for {class_name!r} (contribution to its log-odds):")
     for gram, value, seen in explanation.top_ngrams(class_name, TOP_NGRAMS):
         lines.append(f"  {value:+.4f}  {gram}" + (f"  (x{seen})" if seen > 1 else ""))
     scores = "  ".join(f"{name} {score:.4f}" for name, score in explanation.scores.items())

@@ -31,6 +31,9 @@ OUTPUTS = (
     CLASSES,
     SCORES,
 )
+# Only a model that combines the encoder with the n-gram model answers it: the n-gram
+# model's weight in each text's score (components/combined_export.py).
+NGRAM_WEIGHT = "ngram_weight"
 EXPLANATIONS_KEY = "explanations"
 
 
@@ -50,6 +53,9 @@ class Explanation:
       scores: class -> probability, as :predict answers it.
       ngrams: the n-grams the model saw, in its order.
       ngram_attributions: class -> each n-gram's whole contribution.
+      ngram_weight: for a model combining the encoder with the n-gram model, the n-gram
+        model's weight in this text's score (the tokens are the encoder's word pieces,
+        then, where the weight is above 0, the n-gram model's words); None otherwise.
     """
 
     tokens: list
@@ -59,6 +65,7 @@ class Explanation:
     scores: dict
     ngrams: list
     ngram_attributions: dict
+    ngram_weight: float | None = None
 
     @property
     def classes(self) -> list:
@@ -79,11 +86,16 @@ class Explanation:
 
     def to_json(self) -> dict:
         # Not dataclasses.asdict: it deep-copies every list, 3 ms of a 200-word review's answer.
-        return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        answer = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        if self.ngram_weight is None:
+            del answer[NGRAM_WEIGHT]
+        return answer
 
     @classmethod
     def from_json(cls, value: dict) -> "Explanation":
-        return cls(**{field.name: value[field.name] for field in dataclasses.fields(cls)})
+        return cls(
+            **{field.name: value[field.name] for field in dataclasses.fields(cls) if field.name in value}
+        )
 
 
 def _text(value) -> str:
@@ -114,6 +126,7 @@ def explanations_from(outputs: dict) -> list:
                 scores=_by_class(names, outputs[SCORES][row]),
                 ngrams=[_text(gram) for gram in outputs[NGRAMS][row][:grams]],
                 ngram_attributions=_by_class(names, outputs[NGRAM_ATTRIBUTIONS][row][:grams]),
+                ngram_weight=float(outputs[NGRAM_WEIGHT][row]) if NGRAM_WEIGHT in outputs else None,
             )
         )
     return explanations

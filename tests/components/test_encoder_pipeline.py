@@ -175,6 +175,7 @@ def test_polarity_serve_answers_predict_and_classify_with_class_names(encoder_ru
         explained = _post(f"{url}/v1/models/{name}:explain", {"inputs": ["A cliché, but I loved it."]})
         (explanation,) = explained["explanations"]
         assert explanation["tokens"] == ["a", "cl", "##iche", ",", "but", "i", "loved", "it", "."]
+        assert explanation["ngram_weight"] == 0  # the encoder read all of it
         for class_name in ("negative", "positive"):  # integrated gradients add up to the log-odds
             total = explanation["base_values"][class_name] + sum(explanation["attributions"][class_name])
             assert total == pytest.approx(explanation["log_odds"][class_name], abs=0.1)

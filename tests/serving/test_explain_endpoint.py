@@ -14,10 +14,10 @@ from serving_helpers import Http, publish_version, running_server, server_option
 from test_serve_cli import start_server
 from tf_serving_models import text_classifier
 
+from components import combined_export, features
 from components import explain as component_explain
-from components import features
 from polarity import cli
-from serving import explanations
+from serving import explain_view, explanations
 
 TEXTS = [
     "A wonderful, moving film. The cast is superb and I loved every minute.",
@@ -56,6 +56,33 @@ def test_server_and_model_name_the_same_signature_and_outputs():
         features.SCORES_KEY,
     }
     assert set(explanations.OUTPUTS) == exported
+    assert explanations.NGRAM_WEIGHT == combined_export.NGRAM_WEIGHT_KEY
+
+
+def test_a_combined_models_explanation_carries_the_ngram_weight_and_others_do_not():
+    outputs = {
+        "tokens": np.array([[b"loved", b"it", b"loved"]]),
+        "token_count": np.array([3]),
+        "attributions": np.array([[[-0.5, 0.5], [0.0, 0.0], [-0.25, 0.25]]]),
+        "ngrams": np.array([[b"loved", b"it", b"loved"]]),
+        "ngram_count": np.array([3]),
+        "ngram_attributions": np.array([[[-0.5, 0.5], [0.0, 0.0], [-0.25, 0.25]]]),
+        "base_values": np.array([[0.0, 0.0]]),
+        "log_odds": np.array([[-0.75, 0.75]]),
+        "classes": np.array([[b"negative", b"positive"]]),
+        "scores": np.array([[0.18, 0.82]]),
+    }
+    (plain,) = explanations.explanations_from(outputs)
+    assert plain.ngram_weight is None and "ngram_weight" not in plain.to_json()
+    (combined,) = explanations.explanations_from({**outputs, "ngram_weight": np.array([0.25])})
+    assert combined.to_json()["ngram_weight"] == 0.25
+    assert explanations.Explanation.from_json(combined.to_json()) == combined
+    assert explanations.Explanation.from_json(plain.to_json()) == plain
+    report = explain_view.terminal_report("Loved it ... loved", combined, "positive", colour=False)
+    assert "the n-gram model weighs 0.25 in this score, the encoder 0.75" in report
+    assert "n-gram model weighs" not in explain_view.terminal_report(
+        "Loved it", plain, "positive", colour=False
+    )
 
 
 def test_explain_answers_kserve_v1_shape_and_adds_up_to_the_predicted_log_odds(http, contract):
