@@ -139,6 +139,34 @@ def test_a_review_longer_than_the_window_is_scored_by_both_families(pushed):
     np.testing.assert_allclose(total, explained["log_odds"].numpy(), atol=0.1)
 
 
+def test_with_ngrams_off_the_encoder_is_exported_alone(encoder_run, tmp_path):
+    """training.encoder.with_ngrams=false: export_encoder on the run's own Transform graph."""
+    import numpy as np
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401 (the tokenizer's ops)
+    import tensorflow_transform as tft
+
+    from components import encoder_export, encoder_model
+    from serving import servable
+
+    config, _ = encoder_run
+    (graph,) = (config.pipeline_root / "Transform" / "transform_graph").iterdir()
+    weights = encoder_model.weights_dir()
+    preprocessor = encoder_model.build_preprocessor(weights, SEQUENCE_LENGTH)
+    model = encoder_model.build_encoder_model(weights, num_classes=2)
+    contract = config.data.contract()
+    encoder_export.export_encoder(
+        model, preprocessor, tft.TFTransformOutput(str(graph)), str(tmp_path), contract, "polarity"
+    )
+    signatures = servable.read_signature_defs(tmp_path)
+    assert "ngram_weight" not in signatures["explain_text"].outputs
+    texts = ["Loved it.", " ".join(["A long, dull and dreary film."] * 20)]
+    served = tf.saved_model.load(str(tmp_path)).signatures["predict_text"](text=tf.constant(texts))
+    np.testing.assert_allclose(
+        served["scores"].numpy(), model(preprocessor(tf.constant(texts))).numpy(), atol=1e-5
+    )
+
+
 def test_polarity_serve_answers_predict_and_classify_with_class_names(encoder_run, pushed):
     config, _ = encoder_run
     command = [
