@@ -12,6 +12,8 @@ import json
 
 import tensorflow as tf
 
+from components.hyperparameters import Hyperparameters
+from components.text_features import TextFeatures
 from polarity import evaluation_views, html_report, lineage, metadata, report
 from polarity.card_location import HTML_FILE, JSON_FILE, card_dir
 
@@ -106,6 +108,35 @@ def thresholds_passed(store, config, found: dict, golden_metrics: dict) -> list[
     return rows
 
 
+def model_description(hparams: Hyperparameters, text: TextFeatures) -> tuple[str, list[str]]:
+    """(how the model reads text, its limitations) for the model family that was trained.
+
+    Args:
+      hparams: the Trainer's hyperparameters (the run's `training` section).
+      text: the n-gram features Transform built (the run's `text` section).
+    """
+    grams = f"word {text.word_ngrams[0]}-{text.word_ngrams[1]}-grams" + (
+        f" and character {text.char_ngrams[0]}-{text.char_ngrams[1]}-grams" if text.char_ngrams else ""
+    )
+    if hparams.model != "encoder":
+        return f"from {grams}", ["Bag of n-grams: negation, sarcasm and long-range context are read weakly."]
+    window = hparams.encoder.sequence_length
+    read = (
+        f"by fine-tuning the pretrained sentence encoder all-MiniLM-L6-v2 on each text's first {window} "
+        "word pieces"
+    )
+    limits = ["The encoder's pretrained weights are English: texts in other languages are read poorly."]
+    if hparams.encoder.with_ngrams:
+        read += (
+            f", with a model of {grams} for what lies beyond them (weighted by the share of the text "
+            "the encoder did not read)"
+        )
+        limits.append(f"Beyond the first {window} word pieces a text is read only as a bag of n-grams.")
+    else:
+        limits.append(f"Only the first {window} word pieces of a text are read; the rest is ignored.")
+    return read, limits
+
+
 def build_card(config, store, version: int) -> dict:
     """The card of a pushed version as JSON-ready sections.
 
@@ -119,6 +150,10 @@ def build_card(config, store, version: int) -> dict:
     metric = config.evaluation.metric
     passed = thresholds_passed(store, config, found, training["golden_metrics"])
     columns = list(config.data.contract().slice_columns)
+    # The card is written after the run that pushed the version, with that run's settings.
+    reads, model_limits = model_description(
+        Hyperparameters.from_config(config.training.model_dump()), config.text.features()
+    )
     return {
         "model_details": {
             "name": config.serving.model_name,
@@ -131,7 +166,7 @@ def build_card(config, store, version: int) -> dict:
             "card_written": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
             "overview": (
                 f"A text classifier over {len(classes)} classes ({', '.join(classes)}), trained by the "
-                f"Polarity TFX pipeline {config.pipeline_name!r} from word and character n-grams, "
+                f"Polarity TFX pipeline {config.pipeline_name!r} {reads}, "
                 "served by TensorFlow Serving (its answers name the classes and give their scores)."
             ),
         },
@@ -156,7 +191,7 @@ def build_card(config, store, version: int) -> dict:
             "limitations": [
                 "Trained on the spans named above only: texts from other domains, languages or "
                 "eras than those spans may be classified worse than the metrics say.",
-                "Bag of n-grams: negation, sarcasm and long-range context are read weakly.",
+                *model_limits,
                 "Scores are not calibrated probabilities beyond what the reliability diagram of the "
                 "run report shows.",
                 *(
