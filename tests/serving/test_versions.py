@@ -19,6 +19,9 @@ from serving.batching import BatchingParameters
 from serving.core import ModelConfig
 from serving.model_config import read_model_config
 
+# How long the batching window holds the in-flight request (longer than a model's load, even
+# on a loaded CI machine).
+IN_FLIGHT_WINDOW_MICROS = 20_000_000
 PREDICT_ONE = {
     "signature_name": features.PREDICT_TEXT_SIGNATURE,
     "instances": ["a fine, warm and funny film"],
@@ -113,8 +116,10 @@ def test_new_versions_and_a_broken_one_under_load(tmp_path, model_version_dir):
 def test_in_flight_requests_finish_before_the_old_version_unloads(tmp_path, model_version_dir):
     base = tmp_path / "polarity"
     publish_version(model_version_dir, base, 1)
-    # A 3 s batching window keeps one request in flight on version 1 while version 2 arrives.
-    batching = BatchingParameters(max_batch_size=1000, batch_timeout_micros=3_000_000)
+    # A batching window keeps one request in flight on version 1 while version 2 loads. It must
+    # outlast that load: under CI's load a 3 s window closed first (version 1 then went from
+    # AVAILABLE to END between two polls), so the window is long and the test checks it held.
+    batching = BatchingParameters(max_batch_size=1000, batch_timeout_micros=IN_FLIGHT_WINDOW_MICROS)
     with running_server(server_options(base, batching=batching)) as server:
         http = Http(server.url)
         answers = []
@@ -124,12 +129,17 @@ def test_in_flight_requests_finish_before_the_old_version_unloads(tmp_path, mode
         request.start()
         time.sleep(0.3)
         publish_version(model_version_dir, base, 2)
+        wait_for(lambda: version_states(http).get(2) == ("AVAILABLE", "OK"), what="version 2 to load")
+        assert request.is_alive(), (
+            f"version 2 took longer to load than the {IN_FLIGHT_WINDOW_MICROS / 1e6:.0f} s batching "
+            "window that holds the request: the test cannot observe the drain; raise IN_FLIGHT_WINDOW_MICROS"
+        )
+        # Version 2 serves, and version 1 drains its in-flight request instead of ending.
         wait_for(
             lambda: version_states(http).get(1) == ("UNLOADING", "OK"), what="version 1 to start unloading"
         )
-        assert version_states(http)[2] == ("AVAILABLE", "OK")
-        assert request.is_alive(), "the in-flight request should still be waiting for its batch"
-        request.join(30)
+        assert request.is_alive(), "version 1 started unloading after its in-flight request finished"
+        request.join(IN_FLIGHT_WINDOW_MICROS / 1e6 + 30)
         assert answers and answers[0][0] == 200, answers
         wait_for(
             lambda: version_states(http).get(1) == ("END", "OK"), what="version 1 to unload after draining"
