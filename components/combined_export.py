@@ -92,25 +92,24 @@ class CombinedExportModule(EncoderExportModule):
         self._ngram_weights = explain.additive_weights(ngram_model)
         self._text_features = text_features
 
-    def _ngram_scores(self, text: tf.Tensor) -> tf.Tensor:
-        transformed = self.tft_layer({self._text_column: tf.reshape(text, [-1, 1])})
-        model_inputs = signatures.dense_model_inputs(transformed)
-        return tf.cast(self.ngram_model(model_inputs, training=False), tf.float32)
+    def _transformed(self, text: tf.Tensor) -> dict:
+        return self.tft_layer({self._text_column: tf.reshape(text, [-1, 1])})
 
     def _scores(self, text: tf.Tensor) -> tf.Tensor:
         text = tf.reshape(text, [-1])
         return combine_scores(
-            self._ngram_scores(text), self._encoder_scores(text), unread_share(self.preprocessor, text)
+            signatures.ngram_scores(self.ngram_model, self._transformed(text)),
+            self._encoder_scores(text),
+            unread_share(self.preprocessor, text),
         )
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=features.TEXT_INPUT_KEY)])
     def explain_text(self, text):
         weight = unread_share(self.preprocessor, text)
         encoder_part = encoder_explain.explain_batch(self.model, self.preprocessor, text, self._num_classes)
-        transformed = self.tft_layer({self._text_column: tf.reshape(text, [-1, 1])})
-        ids = transformed[features.NGRAM_IDS_KEY]
-        shifted = tf.SparseTensor(ids.indices, ids.values + 1, ids.dense_shape)
-        ngram_part = explain.explain(text, shifted, self._ngram_weights, self._text_features)
+        ngram_part = signatures.explain_ngrams(
+            text, self._transformed(text), self._ngram_weights, self._text_features
+        )
         scale = tf.expand_dims(weight, -1)
         outputs = {
             key: scale * ngram_part[key] + (1.0 - scale) * encoder_part[key]
@@ -145,9 +144,11 @@ def export_combined(
         model, preprocessor, ngram_model, tf_transform_output, contract, text_features
     )
     long_text = " ".join(signatures.WARMUP_TEXTS * max(1, preprocessor.sequence_length // 8))
-    explained = module.explain_text(tf.constant([*signatures.WARMUP_TEXTS, long_text]))
-    explain.check_reproduces_scores(
-        explained[explain.LOG_ODDS_KEY].numpy(), explained[features.SCORES_KEY].numpy()
+    signatures.save_export_module(
+        module,
+        export_dir,
+        model_name,
+        contract.text_column,
+        check_texts=(*signatures.WARMUP_TEXTS, long_text),
+        check_explanation=encoder_explain.check_completeness,
     )
-    encoder_explain.check_completeness(explained)
-    signatures.save_export_module(module, export_dir, model_name, contract.text_column)

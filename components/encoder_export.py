@@ -12,7 +12,7 @@ requests. components/combined_export.py adds the n-gram model beside the encoder
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components import encoder_explain, explain, features, signatures
+from components import encoder_explain, features, signatures
 from components.contract import DatasetContract
 
 
@@ -84,12 +84,13 @@ def export_encoder(
         scores, or its attributions do not add up to them (components/encoder_explain.py).
     """
     module = EncoderExportModule(model, preprocessor, tf_transform_output, contract)
-    explained = module.explain_text(tf.constant(signatures.WARMUP_TEXTS))
-    explain.check_reproduces_scores(
-        explained[explain.LOG_ODDS_KEY].numpy(), explained[features.SCORES_KEY].numpy()
+    signatures.save_export_module(
+        module,
+        export_dir,
+        model_name,
+        contract.text_column,
+        check_explanation=encoder_explain.check_completeness,
     )
-    encoder_explain.check_completeness(explained)
-    signatures.save_export_module(module, export_dir, model_name, contract.text_column)
 
 
 def graph_ops(export_dir: str) -> set:

@@ -39,6 +39,19 @@ def dense_model_inputs(transformed: dict) -> dict:
     return {features.NGRAM_IDS_KEY: ids + 1}
 
 
+def ngram_scores(model, transformed: dict) -> tf.Tensor:
+    """The n-gram model's [texts, classes] probabilities, float32, from Transform's outputs."""
+    return tf.cast(model(dense_model_inputs(transformed), training=False), tf.float32)
+
+
+def explain_ngrams(text: tf.Tensor, transformed: dict, weights, text_features: TextFeatures) -> dict:
+    """components/explain.py's outputs for `text`, from Transform's n-gram ids of it (shifted by
+    one, as the model takes them)."""
+    ids = transformed[features.NGRAM_IDS_KEY]
+    shifted = tf.SparseTensor(ids.indices, ids.values + 1, ids.dense_shape)
+    return explain.explain(text, shifted, weights, text_features)
+
+
 class _ExportModule(tf.Module):
     """Holds the model and the TFT graph so that SavedModel tracks both."""
 
@@ -63,8 +76,7 @@ class _ExportModule(tf.Module):
         self._class_names = tf.constant(list(contract.classes))
 
     def _classify(self, raw: dict) -> dict:
-        transformed = self.tft_layer(raw)
-        scores = tf.cast(self.model(dense_model_inputs(transformed), training=False), tf.float32)
+        scores = ngram_scores(self.model, self.tft_layer(raw))
         classes = tf.tile(tf.expand_dims(self._class_names, 0), [tf.shape(scores)[0], 1])
         return {features.CLASSES_KEY: classes, features.SCORES_KEY: scores}
 
@@ -79,10 +91,8 @@ class _ExportModule(tf.Module):
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=features.TEXT_INPUT_KEY)])
     def explain_text(self, text):
         transformed = self.tft_layer({self._text_column: tf.reshape(text, [-1, 1])})
-        ids = transformed[features.NGRAM_IDS_KEY]
-        shifted = tf.SparseTensor(ids.indices, ids.values + 1, ids.dense_shape)
-        outputs = explain.explain(text, shifted, self._weights, self._text_features)
-        scores = tf.cast(self.model(dense_model_inputs(transformed), training=False), tf.float32)
+        outputs = explain_ngrams(text, transformed, self._weights, self._text_features)
+        scores = ngram_scores(self.model, transformed)
         classes = tf.tile(tf.expand_dims(self._class_names, 0), [tf.shape(scores)[0], 1])
         return {**outputs, features.CLASSES_KEY: classes, features.SCORES_KEY: scores}
 
@@ -169,17 +179,37 @@ def export_model(
         on the warm-up texts (components/explain.py), so nothing is saved.
     """
     module = _ExportModule(model, tf_transform_output, contract, text_features)
-    explained = module.explain_text(tf.constant(WARMUP_TEXTS))
-    explain.check_reproduces_scores(
-        explained[explain.LOG_ODDS_KEY].numpy(), explained[features.SCORES_KEY].numpy()
-    )
     save_export_module(module, export_dir, model_name, contract.text_column)
 
 
-def save_export_module(module: tf.Module, export_dir: str, model_name: str, text_column: str) -> None:
-    """Saves an export module with the signatures every model family serves (its
-    serve_examples, predict_text, transform_features and explain_text functions), marks
-    serving_default as a classify signature and writes TF Serving's warm-up requests."""
+def save_export_module(
+    module: tf.Module,
+    export_dir: str,
+    model_name: str,
+    text_column: str,
+    check_texts: Sequence[str] = WARMUP_TEXTS,
+    check_explanation=None,
+) -> None:
+    """Checks an export module's explanation, then saves it with the signatures every model
+    family serves (its serve_examples, predict_text, transform_features and explain_text
+    functions), marks serving_default as a classify signature and writes TF Serving's
+    warm-up requests.
+
+    Args:
+      check_texts: texts `explain_text` runs on before anything is saved.
+      check_explanation: a further check of those explanations (a family's own), or None.
+
+    Raises:
+      ValueError: on `check_texts`, the explanation's log-odds do not give the module's own
+        scores (explain.check_reproduces_scores), or `check_explanation` refused them; nothing
+        is saved.
+    """
+    explained = module.explain_text(tf.constant(list(check_texts)))
+    explain.check_reproduces_scores(
+        explained[explain.LOG_ODDS_KEY].numpy(), explained[features.SCORES_KEY].numpy()
+    )
+    if check_explanation is not None:
+        check_explanation(explained)
     signatures = {
         features.SERVING_SIGNATURE: module.serve_examples,
         features.PREDICT_TEXT_SIGNATURE: module.predict_text,
