@@ -54,12 +54,14 @@ def log_odds(model_dir: pathlib.Path, texts: list[str]) -> tuple[np.ndarray, lis
 
 
 def unread_share(texts: list[str], sequence_length: int) -> np.ndarray:
-    """Each text's share of word pieces ([CLS] and [SEP] counted) beyond the encoder's window."""
-    from components import encoder_model
+    """Each text's share of word pieces beyond the encoder's window, as the combined model
+    computes it (components/combined_export.py)."""
+    import tensorflow as tf
 
-    tokenizer = encoder_model.build_tokenizer(encoder_model.weights_dir())
-    pieces = np.array([len(tokenizer(text)) + 2 for text in texts])
-    return np.clip(1 - sequence_length / pieces, 0, 1)
+    from components import combined_export, encoder_model
+
+    preprocessor = encoder_model.build_preprocessor(encoder_model.weights_dir(), sequence_length)
+    return combined_export.unread_share(preprocessor, tf.constant(texts)).numpy().astype(np.float64)
 
 
 def main() -> None:
