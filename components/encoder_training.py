@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from components import devices, encoder_model, linear_probe, sanity_checks, training
+from components import devices, encoder_model, linear_probe, sanity_checks, training, weight_averaging
 from components.encoder_features import ENCODER_TEXT_KEY
 from components.hyperparameters import EncoderHyperparameters
 
@@ -108,9 +108,11 @@ def train_encoder(
     plan: devices.DevicePlan | None = None,
     weights: str | None = None,
     max_train_steps: int | None = None,
+    averaging: weight_averaging.WeightAveraging | None = None,
 ) -> tuple[keras.Model, object]:
     """Fine-tunes the encoder with a warm-up and linear decay, early stopping on the eval loss;
-    with `hparams.head` "linear_probe", after fitting the head on the frozen encoder (LP-FT).
+    with `hparams.head` "linear_probe", after fitting the head on the frozen encoder (LP-FT);
+    with `hparams.fine_tuned_share` below 1, averaged with its start at the end (WiSE-FT).
 
     Args:
       train_texts: (text, class id) batches from `make_text_dataset`, one pass per epoch.
@@ -121,9 +123,12 @@ def train_encoder(
       plan: device plan; found at run time when omitted.
       weights: checkpoint directory; the weights package's when omitted.
       max_train_steps: cap on steps per epoch (tests, smoke runs).
+      averaging: the weight averaging to apply (it also keeps the starting weights, for
+        benchmarks/weight_averaging_probe.py); `hparams.fine_tuned_share`'s when omitted.
 
     Returns:
-      (the model holding the weights of its best eval epoch, its text preprocessor).
+      (the model holding the weights of its best eval epoch, averaged with its start when
+      asked, and its text preprocessor).
     """
     plan = plan or devices.plan_devices()
     weights = weights or encoder_model.weights_dir()
@@ -155,6 +160,8 @@ def train_encoder(
         ),
         keras.callbacks.TensorBoard(log_dir=log_dir, update_freq="epoch"),
         _EpochLogger(),
+        # Last: it averages the weights EarlyStopping restored.
+        averaging or weight_averaging.WeightAveraging(hparams.fine_tuned_share),
     ]
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Your input ran out of data")

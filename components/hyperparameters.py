@@ -32,6 +32,10 @@ class EncoderHyperparameters:
       with_ngrams: train the n-gram model beside the encoder and export both as one
         model, the n-grams scoring the share of each text beyond the encoder's window
         (components/combined_export.py); off, the encoder alone.
+      fine_tuned_share: the exported encoder's weights are this share of the fine-tuned
+        weights and the rest of the weights fine-tuning started from (WiSE-FT,
+        components/weight_averaging.py); 1 keeps the fine-tuned weights. Below 1 it needs
+        head "linear_probe", so that the start it averages with is a fitted model.
     """
 
     sequence_length: int = 256
@@ -44,10 +48,19 @@ class EncoderHyperparameters:
     cpu_sample_size: int = 512
     head: str = "random"
     with_ngrams: bool = True
+    fine_tuned_share: float = 1.0
 
     def __post_init__(self):
         if self.head not in HEAD_STARTS:
             raise ValueError(f"training.encoder.head: {self.head!r} is not one of {list(HEAD_STARTS)}")
+        if not 0.0 <= self.fine_tuned_share <= 1.0:
+            raise ValueError(f"training.encoder.fine_tuned_share: {self.fine_tuned_share} is not in [0, 1]")
+        if self.fine_tuned_share < 1.0 and self.head != "linear_probe":
+            raise ValueError(
+                f"training.encoder.fine_tuned_share={self.fine_tuned_share} averages the fine-tuned "
+                f"weights with the starting ones, but head={self.head!r} starts from a random head: "
+                "set training.encoder.head=linear_probe (or fine_tuned_share=1)"
+            )
 
     @classmethod
     def from_config(cls, config: dict | None) -> "EncoderHyperparameters":

@@ -269,6 +269,21 @@ class EncoderConfig(_Section):
         description="Train the n-gram model too and export both as one model: the n-grams score the "
         "share of each text beyond the encoder's sequence_length; false: the encoder alone.",
     )
+    fine_tuned_share: float = Field(
+        _ENCODER.fine_tuned_share,
+        ge=0,
+        le=1,
+        description="Below 1: export this share of the fine-tuned weights averaged with the weights "
+        "fine-tuning started from (WiSE-FT; needs head: linear_probe); 1: the fine-tuned weights.",
+    )
+
+    @pydantic.model_validator(mode="after")
+    def _consistent(self):
+        try:
+            EncoderHyperparameters.from_config(self.model_dump())
+        except ValueError as error:
+            raise ValueError(str(error)) from None
+        return self
 
 
 class TrainingConfig(_Section):

@@ -68,6 +68,24 @@ def test_encoder_settings_are_their_own_section_and_unknown_names_are_refused():
         Hyperparameters.from_config({"encoder": {"head": "frozen"}})
 
 
+def test_averaging_with_the_start_needs_the_linear_probe_head_and_a_share_in_zero_to_one():
+    from polarity.config import ConfigError, load_config
+
+    assert EncoderHyperparameters(head="linear_probe", fine_tuned_share=0.5).fine_tuned_share == 0.5
+    with pytest.raises(
+        ValueError, match=r"head='random' starts from a random head: set training.encoder.head"
+    ):
+        EncoderHyperparameters(fine_tuned_share=0.5)
+    with pytest.raises(ValueError, match=r"fine_tuned_share: 1.5 is not in \[0, 1\]"):
+        EncoderHyperparameters(fine_tuned_share=1.5)
+    with pytest.raises(ConfigError, match="starts from a random head"):  # at config time, on either stack
+        load_config(overrides=["training.encoder.fine_tuned_share=0.5"])
+    config = load_config(
+        overrides=["training.encoder.fine_tuned_share=0.5", "training.encoder.head=linear_probe"]
+    )
+    assert Hyperparameters.from_config(config.training.model_dump()).encoder.fine_tuned_share == 0.5
+
+
 @pytest.mark.skipif(sys.version_info >= (3, 11), reason="the refusal is the TFX 1.16 stack's (Python 3.10)")
 def test_the_tfx_1_16_stack_refuses_the_encoder_at_config_time():
     from polarity.config import ConfigError, load_config
@@ -166,3 +184,39 @@ def test_the_linear_probe_fits_the_head_on_the_frozen_encoder():
     scores = model(preprocessor(tf.constant(texts))).numpy()
     np.testing.assert_allclose(scores, reference.predict_proba(pooled), atol=2e-3)
     assert (scores.argmax(axis=1) == labels).mean() > 0.75  # the probe learned the labels
+
+
+@needs_encoder_stack
+def test_a_fine_tuned_share_of_zero_exports_the_pretrained_encoder_under_the_probe_head(tmp_path):
+    from polarity.data import read_reviews
+
+    reviews = [row for row in read_reviews() if row["source"] == "rotten_tomatoes"]
+    rows = reviews[:24] + reviews[-24:]
+    texts, labels = [row["text"] for row in rows], np.array([int(row["label"]) for row in rows])
+    batches = tf.data.Dataset.from_tensor_slices((texts, labels)).shuffle(48, seed=1).batch(16)
+    hparams = EncoderHyperparameters(
+        sequence_length=32,
+        batch_size=16,
+        epochs=1,
+        cpu_sample_size=48,
+        head="linear_probe",
+        fine_tuned_share=0.0,
+    )
+    model, _ = encoder_training.train_encoder(
+        batches, batches, hparams, 2, log_dir=str(tmp_path), max_train_steps=2
+    )
+    pretrained = encoder_model.build_encoder_model(encoder_model.weights_dir(), num_classes=2)
+
+    def encoder_and_head(trained):
+        head = trained.get_layer(encoder_model.HEAD_LAYER).weights
+        others = [w for w in trained.weights if all(w is not h for h in head)]
+        return [np.asarray(w) for w in others], [np.asarray(w) for w in head]
+
+    (encoder, head), (pretrained_encoder, initial_head) = (
+        encoder_and_head(model),
+        encoder_and_head(pretrained),
+    )
+    assert len(encoder) == len(pretrained_encoder) > 50
+    for got, want in zip(encoder, pretrained_encoder, strict=True):
+        np.testing.assert_array_equal(got, want)  # two steps of fine-tuning, all averaged away
+    assert not np.allclose(head[0], initial_head[0])  # the probe's head, not the random start

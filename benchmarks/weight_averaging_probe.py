@@ -1,0 +1,180 @@
+"""How much of the fine-tuned weights should the exported encoder keep? WiSE-FT, measured.
+
+Fine-tunes the encoder once, as the Trainer does (`encoder_training.train_encoder`, LP-FT:
+the head fitted on the frozen encoder first), on reviews of an `encoder_bench` workspace's
+span, keeping the weights fine-tuning started from. Then, for each share s of the
+fine-tuned weights, sets the model to s * fine-tuned + (1 - s) * start
+(components/weight_averaging.py) and scores, as balanced accuracy on exactly
+encoder_bench's rows (golden IMDB and RT, the binary tweets):
+
+- the encoder alone, and
+- the encoder combined with that workspace's n-gram model as the exported model combines
+  them (components/combined_export.py: the n-grams weigh the share of each text beyond
+  the encoder's window).
+
+s = 1 is plain LP-FT; s = 0 is the linear probe on the frozen encoder. The shares are
+scored on the very rows they are measured on, so the best row is an upper bound for a
+share chosen in advance; the default is chosen before the run (0.5, the paper's). TFX 1.21
+stack; no TFX run here (the span's CSV is read directly, shuffled with a fixed seed).
+
+    python -m benchmarks.weight_averaging_probe --workspace WS/encoder \\
+        --ngrams WS/ngrams/serving/polarity/V --output benchmarks/results/weight-averaging.json \\
+        --set training.encoder.cpu_sample_size=6000 --set training.encoder.sequence_length=128 \\
+        --set training.encoder.epochs=1
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import random
+import tempfile
+import time
+
+import numpy as np
+
+from benchmarks import datasets
+from benchmarks.encoder_bench import (
+    COMMON,
+    TARGETS,
+    balanced_accuracy,
+    environment,
+    golden_rows,
+    tweets_binary,
+)
+from benchmarks.ensemble_probe import BATCH, log_odds, unread_share
+from polarity import cli
+
+SHARES = tuple(round(step / 10, 1) for step in range(11))
+SEED = 0
+EVAL_TEXTS = 1000
+
+
+def span_rows(config) -> list[tuple[str, int]]:
+    """(text, class id) of every row of the workspace's span CSVs."""
+    from polarity.data import read_reviews
+
+    contract = config.data.contract()
+    rows = []
+    for path in sorted(pathlib.Path(config.data_root).rglob("*.csv")):
+        rows += [(row["text"], contract.class_index(row["label"])) for row in read_reviews(path)]
+    if not rows:
+        raise SystemExit(
+            f"{config.data_root}: no span CSV; run benchmarks.encoder_bench with this workspace first"
+        )
+    return rows
+
+
+def text_batches(rows, batch_size: int):
+    import tensorflow as tf
+
+    texts, labels = zip(*rows, strict=True)
+    return tf.data.Dataset.from_tensor_slices((list(texts), np.asarray(labels, np.int32))).batch(batch_size)
+
+
+def encoder_log_odds(model, preprocessor, texts: list[str]) -> np.ndarray:
+    """log(p(second class) / p(first class)) of the Keras model, in batches."""
+    import tensorflow as tf
+
+    predict = tf.function(lambda text: model(preprocessor(text), training=False), reduce_retracing=True)
+    values = []
+    for start in range(0, len(texts), BATCH):
+        scores = np.clip(
+            predict(tf.constant(texts[start : start + BATCH])).numpy().astype(np.float64), 1e-7, 1
+        )
+        values.append(np.log(scores[:, 1] / scores[:, 0]))
+    return np.concatenate(values)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--workspace", type=pathlib.Path, required=True, help="encoder_bench's encoder workspace."
+    )
+    parser.add_argument("--ngrams", type=pathlib.Path, required=True, help="The n-gram model's version dir.")
+    parser.add_argument("--cache-dir", type=pathlib.Path, default=datasets.default_cache_dir())
+    parser.add_argument("--output", type=pathlib.Path, required=True)
+    cli.add_overrides_flag(parser)
+    args = parser.parse_args()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from components import encoder_training, weight_averaging
+    from components.hyperparameters import EncoderHyperparameters
+    from polarity.config import load_config
+
+    started = time.monotonic()
+    overrides = [*COMMON, "training.model=encoder", "training.encoder.head=linear_probe", *args.overrides]
+    config = load_config(overrides=overrides, workspace=args.workspace)
+    settings = EncoderHyperparameters.from_config(
+        {**config.training.encoder.model_dump(), "fine_tuned_share": 1.0}
+    )
+    rows = span_rows(config)
+    random.Random(SEED).shuffle(rows)
+    train, held_out = rows[: settings.cpu_sample_size], rows[settings.cpu_sample_size :][:EVAL_TEXTS]
+    num_classes = config.data.contract().num_classes
+    if num_classes != 2:
+        raise SystemExit("the probe scores log-odds: it needs a two-class contract")
+    keeper = weight_averaging.WeightAveraging(1.0)
+    model, preprocessor = encoder_training.train_encoder(
+        text_batches(train, settings.batch_size),
+        text_batches(held_out, settings.batch_size),
+        settings,
+        num_classes,
+        log_dir=tempfile.mkdtemp(prefix="polarity-wise-ft-"),
+        averaging=keeper,
+    )
+    trained_seconds = round(time.monotonic() - started, 1)
+    fine_tuned = model.get_weights()
+
+    sets = golden_rows(config)
+    sets["tweets"] = [(row.text, row.label) for row in tweets_binary(args.cache_dir)]
+    all_texts = [text for labelled in sets.values() for text, _ in labelled]
+    ngrams, classes = log_odds(args.ngrams, all_texts)
+    unread = unread_share(all_texts, settings.sequence_length)
+    by_share = []
+    for share in SHARES:
+        model.set_weights(weight_averaging.averaged(keeper.start_weights, fine_tuned, share))
+        encoder = encoder_log_odds(model, preprocessor, all_texts)
+        row, start = {"fine_tuned_share": share, "encoder": {}, "combined": {}}, 0
+        for key, labelled in sets.items():
+            truth, end = [label for _, label in labelled], start + len(labelled)
+            for name, values in (
+                ("encoder", encoder[start:end]),
+                (
+                    "combined",
+                    unread[start:end] * ngrams[start:end] + (1 - unread[start:end]) * encoder[start:end],
+                ),
+            ):
+                row[name][key] = balanced_accuracy(
+                    truth, [classes[1] if v > 0 else classes[0] for v in values]
+                )
+            start = end
+        for name in ("encoder", "combined"):
+            row[name]["targets_met"] = all(row[name][key] >= floor for key, floor in TARGETS.items())
+        by_share.append(row)
+        print(json.dumps(row), flush=True)
+    result = {
+        "benchmark": "WiSE-FT weight averaging of the LP-FT encoder (issue 16)",
+        "metric": "balanced accuracy",
+        "recipe": {
+            "overrides": overrides,
+            "train_texts": len(train),
+            "eval_texts": len(held_out),
+            "seed": SEED,
+        },
+        "averaging": "share * fine-tuned weights + (1 - share) * the linear probe's start",
+        "ngrams": str(args.ngrams),
+        "examples": {key: len(value) for key, value in sets.items()},
+        "environment": environment(),
+        "targets": TARGETS,
+        "by_share": by_share,
+        "train_seconds": trained_seconds,
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

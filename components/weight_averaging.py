@@ -1,0 +1,58 @@
+"""WiSE-FT: the fine-tuned encoder's weights averaged with the weights it started from.
+
+Fine-tuning moves a pretrained encoder towards its training domain and away from what it
+knew elsewhere. Averaging, weight by weight, the fine-tuned model with the model it started
+from (the pretrained encoder under the head LP-FT fitted on it) keeps much of both: in
+Wortsman et al., "Robust fine-tuning of zero-shot models" (CVPR 2022), the average scores
+better out of domain than either end at little cost in domain, with no extra training and
+no extra cost at serving. `training.encoder.fine_tuned_share` (1 = the fine-tuned weights
+as they are) sets the average; benchmarks/weight_averaging_probe.py measures it.
+"""
+
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+
+
+def averaged(start: Sequence[np.ndarray], fine_tuned: Sequence[np.ndarray], share: float) -> list[np.ndarray]:
+    """share * fine_tuned + (1 - share) * start, weight by weight.
+
+    Raises:
+      ValueError: share is outside [0, 1], or the two lists do not hold the same shapes.
+    """
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"the fine-tuned share of the averaged weights must lie in [0, 1], got {share}")
+    shapes = [np.shape(weight) for weight in start], [np.shape(weight) for weight in fine_tuned]
+    if shapes[0] != shapes[1]:
+        raise ValueError(
+            "the starting and fine-tuned weights differ in number or shape; they are not one model"
+        )
+    return [
+        (share * np.asarray(tuned, np.float64) + (1.0 - share) * np.asarray(first, np.float64)).astype(
+            np.asarray(tuned).dtype
+        )
+        for first, tuned in zip(start, fine_tuned, strict=True)
+    ]
+
+
+class WeightAveraging(keras.callbacks.Callback):
+    """Keeps the model's weights at the start of `fit`; at its end, replaces the weights by
+    their average with them (`share` of the fine-tuned ones).
+
+    Put it after EarlyStopping in the callback list, so that it averages the restored best
+    weights. With share 1 it only keeps the starting weights (`start_weights`).
+    """
+
+    def __init__(self, share: float = 1.0):
+        super().__init__()
+        averaged([], [], share)  # checks the share before a long fit, not after it
+        self.share = share
+        self.start_weights: list[np.ndarray] | None = None
+
+    def on_train_begin(self, logs=None):
+        self.start_weights = [np.array(weight) for weight in self.model.get_weights()]
+
+    def on_train_end(self, logs=None):
+        if self.share < 1.0:
+            self.model.set_weights(averaged(self.start_weights, self.model.get_weights(), self.share))
