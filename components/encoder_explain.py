@@ -23,18 +23,9 @@ IG_STEPS = 32
 COMPLETENESS_TOLERANCE = 0.1
 
 
-def _backbone(model):
-    import keras_hub
-
-    found = [layer for layer in model.layers if isinstance(layer, keras_hub.models.BertBackbone)]
-    if len(found) != 1:
-        raise ValueError("explain_text needs the model of components/encoder_model.py (one BertBackbone)")
-    return found[0]
-
-
 def logits_from_token_embeddings(model, token_embeddings, segment_ids, padding_mask) -> tf.Tensor:
     """The model's class logits, [batch, classes], from its token embeddings (the rest as in its call)."""
-    backbone = _backbone(model)
+    backbone = encoder_model.backbone(model)
     x = backbone.embeddings_add(
         (
             token_embeddings,
@@ -79,7 +70,7 @@ def explain_batch(model, preprocessor, text: tf.Tensor, num_classes: int, steps:
         | tf.equal(token_ids, tokenizer.sep_token_id)
         | tf.equal(padding_mask, 0)
     )
-    embeddings = _backbone(model).token_embedding(token_ids)
+    embeddings = encoder_model.backbone(model).token_embedding(token_ids)
     baseline = tf.where(tf.expand_dims(special, -1), embeddings, tf.zeros_like(embeddings))
     alphas = (tf.range(steps, dtype=tf.float32) + 0.5) / steps
     batch, length, width = tf.shape(embeddings)[0], tf.shape(embeddings)[1], tf.shape(embeddings)[2]

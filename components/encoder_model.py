@@ -129,6 +129,22 @@ def build_encoder_model(weights: str, num_classes: int, dtype_policy: str = "flo
     return keras.Model(inputs=inputs, outputs=probabilities, name="encoder_classifier")
 
 
+def backbone(model: keras.Model):
+    """The model's BertBackbone (the pretrained encoder inside `build_encoder_model`'s model)."""
+    keras_hub = _keras_hub()
+    found = [layer for layer in model.layers if isinstance(layer, keras_hub.models.BertBackbone)]
+    if len(found) != 1:
+        raise ValueError("expected the model of components/encoder_model.py (one BertBackbone)")
+    return found[0]
+
+
+def freeze_token_embeddings(model: keras.Model) -> None:
+    """Keeps the pretrained word-piece embeddings out of training (positions, segments and
+    the Transformer layers still train): fine-tuning then moves no word piece's vector, not
+    only those of the pieces its training texts hold."""
+    backbone(model).token_embedding.trainable = False
+
+
 def learning_rate_schedule(peak: float, total_steps: int, warmup_fraction: float):
     """Linear warm-up from 0 to `peak` over the first steps, then linear decay to 0 (BERT's recipe)."""
     total_steps = max(int(total_steps), 1)

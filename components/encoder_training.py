@@ -151,6 +151,8 @@ def train_encoder(
     )
     with devices.make_strategy(plan).scope():
         model = encoder_model.build_encoder_model(weights, num_classes, plan.dtype_policy)
+        if hparams.freeze_token_embeddings:
+            encoder_model.freeze_token_embeddings(model)
         if hparams.head == "linear_probe":
             linear_probe.fit_head(model, tokenized(train_texts, preprocessor), num_classes)
         encoder_model.compile_model(model, schedule, hparams.weight_decay, plan.dtype_policy)

@@ -36,6 +36,8 @@ class EncoderHyperparameters:
         weights and the rest of the weights fine-tuning started from (WiSE-FT,
         components/weight_averaging.py); 1 keeps the fine-tuned weights. Below 1 it needs
         head "linear_probe", so that the start it averages with is a fitted model.
+      freeze_token_embeddings: keep the pretrained word-piece embeddings as they are
+        while the rest fine-tunes (components/encoder_model.py).
     """
 
     sequence_length: int = 256
@@ -49,6 +51,7 @@ class EncoderHyperparameters:
     head: str = "random"
     with_ngrams: bool = True
     fine_tuned_share: float = 1.0
+    freeze_token_embeddings: bool = False
 
     def __post_init__(self):
         if self.head not in HEAD_STARTS:

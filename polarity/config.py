@@ -276,6 +276,10 @@ class EncoderConfig(_Section):
         description="Below 1: export this share of the fine-tuned weights averaged with the weights "
         "fine-tuning started from (WiSE-FT; needs head: linear_probe); 1: the fine-tuned weights.",
     )
+    freeze_token_embeddings: bool = Field(
+        _ENCODER.freeze_token_embeddings,
+        description="Keep the pretrained word-piece embeddings fixed; the rest of the encoder fine-tunes.",
+    )
 
     @pydantic.model_validator(mode="after")
     def _consistent(self):

@@ -186,14 +186,38 @@ def test_the_linear_probe_fits_the_head_on_the_frozen_encoder():
     assert (scores.argmax(axis=1) == labels).mean() > 0.75  # the probe learned the labels
 
 
-@needs_encoder_stack
-def test_a_fine_tuned_share_of_zero_exports_the_pretrained_encoder_under_the_probe_head(tmp_path):
+def _short_review_batches() -> tf.data.Dataset:
+    """48 Rotten Tomatoes reviews, both classes, in shuffled batches of 16."""
     from polarity.data import read_reviews
 
     reviews = [row for row in read_reviews() if row["source"] == "rotten_tomatoes"]
     rows = reviews[:24] + reviews[-24:]
     texts, labels = [row["text"] for row in rows], np.array([int(row["label"]) for row in rows])
-    batches = tf.data.Dataset.from_tensor_slices((texts, labels)).shuffle(48, seed=1).batch(16)
+    return tf.data.Dataset.from_tensor_slices((texts, labels)).shuffle(48, seed=1).batch(16)
+
+
+@needs_encoder_stack
+def test_frozen_token_embeddings_stay_pretrained_while_the_layers_above_fine_tune(tmp_path):
+    batches = _short_review_batches()
+    hparams = EncoderHyperparameters(
+        sequence_length=32, batch_size=16, epochs=1, cpu_sample_size=48, freeze_token_embeddings=True
+    )
+    model, _ = encoder_training.train_encoder(
+        batches, batches, hparams, 2, log_dir=str(tmp_path), max_train_steps=2
+    )
+    pretrained = encoder_model.build_encoder_model(encoder_model.weights_dir(), num_classes=2)
+    tuned, first = encoder_model.backbone(model), encoder_model.backbone(pretrained)
+    assert not tuned.token_embedding.trainable
+    np.testing.assert_array_equal(
+        tuned.token_embedding.get_weights()[0], first.token_embedding.get_weights()[0]
+    )
+    layer = tuned.transformer_layers[0].get_weights()[0], first.transformer_layers[0].get_weights()[0]
+    assert not np.allclose(*layer)  # the Transformer layers did fine-tune
+
+
+@needs_encoder_stack
+def test_a_fine_tuned_share_of_zero_exports_the_pretrained_encoder_under_the_probe_head(tmp_path):
+    batches = _short_review_batches()
     hparams = EncoderHyperparameters(
         sequence_length=32,
         batch_size=16,
