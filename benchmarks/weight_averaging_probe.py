@@ -13,7 +13,11 @@ encoder_bench's rows (golden IMDB and RT, the binary tweets):
   the encoder's window).
 
 s = 1 is plain LP-FT; s = 0 is the linear probe on the frozen encoder. With `--shares 1`
-alone, any recipe (`--set training.encoder.*`) is fine-tuned and scored as it is. The shares are
+alone, any recipe (`--set training.encoder.*`) is fine-tuned and scored as it is.
+`--seeds 1 2 3` fine-tunes once per seed on the same texts in another order (the spread is
+training's own noise) and also scores their uniform soup, every run's fine-tuned weights
+averaged (Wortsman et al., "Model soups", ICML 2022; runs that start from the same linear
+probe share a basin). The shares are
 scored on the very rows they are measured on, so the best row is an upper bound for a
 share chosen in advance; the default is chosen before the run (0.5, the paper's). TFX 1.21
 stack; no TFX run here (the span's CSV is read directly, shuffled with a fixed seed).
@@ -32,6 +36,7 @@ import random
 import tempfile
 import time
 
+import keras
 import numpy as np
 
 from benchmarks import datasets
@@ -98,6 +103,9 @@ def main() -> None:
     parser.add_argument("--cache-dir", type=pathlib.Path, default=datasets.default_cache_dir())
     parser.add_argument("--output", type=pathlib.Path, required=True)
     parser.add_argument(
+        "--seeds", type=int, nargs="+", default=[SEED], help="One fine-tuning per seed (data order, head)."
+    )
+    parser.add_argument(
         "--shares", type=float, nargs="+", default=SHARES, help="Fine-tuned shares to score (default 0-1)."
     )
     cli.add_overrides_flag(parser)
@@ -121,45 +129,57 @@ def main() -> None:
     num_classes = config.data.contract().num_classes
     if num_classes != 2:
         raise SystemExit("the probe scores log-odds: it needs a two-class contract")
-    keeper = weight_averaging.WeightAveraging(1.0)
-    model, preprocessor = encoder_training.train_encoder(
-        text_batches(train, settings.batch_size),
-        text_batches(held_out, settings.batch_size),
-        settings,
-        num_classes,
-        log_dir=tempfile.mkdtemp(prefix="polarity-wise-ft-"),
-        averaging=keeper,
-    )
-    trained_seconds = round(time.monotonic() - started, 1)
-    fine_tuned = model.get_weights()
-
     sets = golden_rows(config)
     sets["tweets"] = [(row.text, row.label) for row in tweets_binary(args.cache_dir)]
     all_texts = [text for labelled in sets.values() for text, _ in labelled]
     ngrams, classes = log_odds(args.ngrams, all_texts)
     unread = unread_share(all_texts, settings.sequence_length)
-    by_share = []
-    for share in args.shares:
-        model.set_weights(weight_averaging.averaged(keeper.start_weights, fine_tuned, share))
+
+    def score(model, preprocessor) -> dict:
         encoder = encoder_log_odds(model, preprocessor, all_texts)
-        row, start = {"fine_tuned_share": share, "encoder": {}, "combined": {}}, 0
+        row, start = {"encoder": {}, "combined": {}}, 0
         for key, labelled in sets.items():
             truth, end = [label for _, label in labelled], start + len(labelled)
-            for name, values in (
-                ("encoder", encoder[start:end]),
-                (
-                    "combined",
-                    unread[start:end] * ngrams[start:end] + (1 - unread[start:end]) * encoder[start:end],
-                ),
-            ):
-                row[name][key] = balanced_accuracy(
-                    truth, [classes[1] if v > 0 else classes[0] for v in values]
-                )
+            combined = unread[start:end] * ngrams[start:end] + (1 - unread[start:end]) * encoder[start:end]
+            for name, values in (("encoder", encoder[start:end]), ("combined", combined)):
+                predicted = [classes[1] if v > 0 else classes[0] for v in values]
+                row[name][key] = balanced_accuracy(truth, predicted)
             start = end
         for name in ("encoder", "combined"):
             row[name]["targets_met"] = all(row[name][key] >= floor for key, floor in TARGETS.items())
-        by_share.append(row)
-        print(json.dumps(row), flush=True)
+        return row
+
+    runs, fine_tuned_weights = [], []
+    for seed in args.seeds:
+        # The same training texts each time; the seed orders them and draws the random weights.
+        keras.utils.set_random_seed(seed)
+        ordered = list(train)
+        random.Random(seed).shuffle(ordered)
+        keeper = weight_averaging.WeightAveraging(1.0)
+        trained = time.monotonic()
+        model, preprocessor = encoder_training.train_encoder(
+            text_batches(ordered, settings.batch_size),
+            text_batches(held_out, settings.batch_size),
+            settings,
+            num_classes,
+            log_dir=tempfile.mkdtemp(prefix="polarity-wise-ft-"),
+            averaging=keeper,
+        )
+        run = {"seed": seed, "train_seconds": round(time.monotonic() - trained, 1), "by_share": []}
+        fine_tuned = model.get_weights()
+        fine_tuned_weights.append(fine_tuned)
+        for share in args.shares:
+            model.set_weights(weight_averaging.averaged(keeper.start_weights, fine_tuned, share))
+            run["by_share"].append({"fine_tuned_share": share, **score(model, preprocessor)})
+            print(json.dumps({"seed": seed, **run["by_share"][-1]}), flush=True)
+        runs.append(run)
+    soup = None
+    if len(fine_tuned_weights) > 1:  # the uniform soup: every run's fine-tuned weights averaged
+        model.set_weights(
+            [np.mean([weights[i] for weights in fine_tuned_weights], axis=0) for i in range(len(fine_tuned))]
+        )
+        soup = {"seeds": list(args.seeds), **score(model, preprocessor)}
+        print(json.dumps({"soup": soup}), flush=True)
     result = {
         "benchmark": "the encoder fine-tuned once, scored at shares of its fine-tuned weights (issue 16)",
         "metric": "balanced accuracy",
@@ -171,11 +191,11 @@ def main() -> None:
         },
         "averaging": "share * fine-tuned weights + (1 - share) * the linear probe's start",
         "ngrams": str(args.ngrams),
+        "runs": runs,
+        "uniform_soup": soup,
         "examples": {key: len(value) for key, value in sets.items()},
         "environment": environment(),
         "targets": TARGETS,
-        "by_share": by_share,
-        "train_seconds": trained_seconds,
         "seconds": round(time.monotonic() - started, 1),
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
