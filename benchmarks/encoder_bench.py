@@ -65,6 +65,13 @@ def golden_rows(config) -> dict[str, list[tuple[str, str]]]:
     }
 
 
+def scored_sets(config, cache_dir: pathlib.Path) -> dict[str, list[tuple[str, str]]]:
+    """(text, class name) of every scored set: golden IMDB and RT, then the binary tweets."""
+    sets = golden_rows(config)
+    sets["tweets"] = [(row.text, row.label) for row in tweets_binary(cache_dir)]
+    return sets
+
+
 def run_family(
     family: str, workspace: pathlib.Path, rows: int | None, overrides: Sequence[str], tweets
 ) -> dict:
@@ -84,7 +91,8 @@ def run_family(
     result = {"pipeline_seconds": seconds, "blessed": summary["blessed"]}
     if family == "encoder":  # the exported model: the encoder alone, or with the n-gram model
         result["with_ngrams"] = config.training.encoder.with_ngrams
-    for key, labelled in golden_rows(config).items():
+    golden = golden_rows(config)
+    for key, labelled in golden.items():
         texts, truth = zip(*labelled, strict=True)
         result[key] = balanced_accuracy(truth, predict_polarity(model_dir, texts))
     started = time.monotonic()
@@ -92,7 +100,7 @@ def run_family(
         [row.label for row in tweets], predict_polarity(model_dir, [row.text for row in tweets])
     )
     result["tweets_predict_seconds"] = round(time.monotonic() - started, 1)
-    result["examples"] = {"tweets": len(tweets), **{k: len(v) for k, v in golden_rows(config).items()}}
+    result["examples"] = {"tweets": len(tweets), **{k: len(v) for k, v in golden.items()}}
     result["targets_met"] = {key: result[key] >= floor for key, floor in TARGETS.items()}
     return result
 

@@ -28,12 +28,22 @@ from benchmarks.encoder_bench import (
     TARGETS,
     balanced_accuracy,
     environment,
-    golden_rows,
-    tweets_binary,
+    scored_sets,
 )
 
 ALPHAS = tuple(round(step / 20, 2) for step in range(21))
 BATCH = 256
+
+
+def binary_log_odds(scores) -> np.ndarray:
+    """log(p(second class) / p(first class)) of [texts, 2] probabilities, clipped away from 0."""
+    scores = np.clip(np.asarray(scores, np.float64), 1e-7, 1)
+    return np.log(scores[:, 1] / scores[:, 0])
+
+
+def by_sign(values: np.ndarray, classes: list[str]) -> list[str]:
+    """The second class where the log-odds are positive, else the first."""
+    return [classes[1] if value > 0 else classes[0] for value in values]
 
 
 def log_odds(model_dir: pathlib.Path, texts: list[str]) -> tuple[np.ndarray, list[str]]:
@@ -47,8 +57,7 @@ def log_odds(model_dir: pathlib.Path, texts: list[str]) -> tuple[np.ndarray, lis
     values, classes = [], None
     for start in range(0, len(texts), BATCH):
         outputs = predict(**{features.TEXT_INPUT_KEY: tf.constant(texts[start : start + BATCH])})
-        scores = np.clip(outputs["scores"].numpy().astype(np.float64), 1e-7, 1)
-        values.append(np.log(scores[:, 1] / scores[:, 0]))
+        values.append(binary_log_odds(outputs["scores"].numpy()))
         classes = [name.decode("utf-8") for name in outputs["classes"].numpy()[0]]
     return np.concatenate(values), classes
 
@@ -80,8 +89,7 @@ def main() -> None:
     from polarity.config import load_config
 
     config = load_config(overrides=list(COMMON), workspace=args.workspace)
-    sets = golden_rows(config)
-    sets["tweets"] = [(row.text, row.label) for row in tweets_binary(args.cache_dir)]
+    sets = scored_sets(config, args.cache_dir)
     rules = {"alpha": {alpha: {} for alpha in ALPHAS}, "alpha_plus_unread": {alpha: {} for alpha in ALPHAS}}
     # Each model and the tokenizer load once and score every set's texts in one pass.
     all_texts = [text for rows in sets.values() for text, _ in rows]
@@ -99,8 +107,7 @@ def main() -> None:
         for alpha in ALPHAS:
             for rule, weight in (("alpha", alpha), ("alpha_plus_unread", alpha + (1 - alpha) * unread)):
                 combined = weight * ngrams + (1 - weight) * encoder
-                predicted = [classes[1] if value > 0 else classes[0] for value in combined]
-                rules[rule][alpha][key] = balanced_accuracy(truth, predicted)
+                rules[rule][alpha][key] = balanced_accuracy(truth, by_sign(combined, classes))
     by_rule = {}
     for rule, table in rules.items():
         by_rule[rule] = [{"alpha": alpha, **values} for alpha, values in table.items()]

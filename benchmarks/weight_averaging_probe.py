@@ -45,10 +45,9 @@ from benchmarks.encoder_bench import (
     TARGETS,
     balanced_accuracy,
     environment,
-    golden_rows,
-    tweets_binary,
+    scored_sets,
 )
-from benchmarks.ensemble_probe import BATCH, log_odds, unread_share
+from benchmarks.ensemble_probe import BATCH, binary_log_odds, by_sign, log_odds, unread_share
 from polarity import cli
 
 SHARES = tuple(round(step / 10, 1) for step in range(11))
@@ -85,10 +84,7 @@ def encoder_log_odds(model, preprocessor, texts: list[str]) -> np.ndarray:
     predict = tf.function(lambda text: model(preprocessor(text), training=False), reduce_retracing=True)
     values = []
     for start in range(0, len(texts), BATCH):
-        scores = np.clip(
-            predict(tf.constant(texts[start : start + BATCH])).numpy().astype(np.float64), 1e-7, 1
-        )
-        values.append(np.log(scores[:, 1] / scores[:, 0]))
+        values.append(binary_log_odds(predict(tf.constant(texts[start : start + BATCH])).numpy()))
     return np.concatenate(values)
 
 
@@ -129,8 +125,7 @@ def main() -> None:
     num_classes = config.data.contract().num_classes
     if num_classes != 2:
         raise SystemExit("the probe scores log-odds: it needs a two-class contract")
-    sets = golden_rows(config)
-    sets["tweets"] = [(row.text, row.label) for row in tweets_binary(args.cache_dir)]
+    sets = scored_sets(config, args.cache_dir)
     all_texts = [text for labelled in sets.values() for text, _ in labelled]
     ngrams, classes = log_odds(args.ngrams, all_texts)
     unread = unread_share(all_texts, settings.sequence_length)
@@ -142,8 +137,7 @@ def main() -> None:
             truth, end = [label for _, label in labelled], start + len(labelled)
             combined = unread[start:end] * ngrams[start:end] + (1 - unread[start:end]) * encoder[start:end]
             for name, values in (("encoder", encoder[start:end]), ("combined", combined)):
-                predicted = [classes[1] if v > 0 else classes[0] for v in values]
-                row[name][key] = balanced_accuracy(truth, predicted)
+                row[name][key] = balanced_accuracy(truth, by_sign(values, classes))
             start = end
         for name in ("encoder", "combined"):
             row[name]["targets_met"] = all(row[name][key] >= floor for key, floor in TARGETS.items())

@@ -18,14 +18,19 @@ import keras
 import numpy as np
 
 
+def check_share(share: float) -> None:
+    """Raises ValueError unless the fine-tuned share lies in [0, 1]."""
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"the fine-tuned share of the averaged weights must lie in [0, 1], got {share}")
+
+
 def averaged(start: Sequence[np.ndarray], fine_tuned: Sequence[np.ndarray], share: float) -> list[np.ndarray]:
     """share * fine_tuned + (1 - share) * start, weight by weight.
 
     Raises:
       ValueError: share is outside [0, 1], or the two lists do not hold the same shapes.
     """
-    if not 0.0 <= share <= 1.0:
-        raise ValueError(f"the fine-tuned share of the averaged weights must lie in [0, 1], got {share}")
+    check_share(share)
     shapes = [np.shape(weight) for weight in start], [np.shape(weight) for weight in fine_tuned]
     if shapes[0] != shapes[1]:
         raise ValueError(
@@ -49,7 +54,7 @@ class WeightAveraging(keras.callbacks.Callback):
 
     def __init__(self, share: float = 1.0):
         super().__init__()
-        averaged([], [], share)  # checks the share before a long fit, not after it
+        check_share(share)  # before a long fit, not after it
         self.share = share
         self.start_weights: list[np.ndarray] | None = None
 
