@@ -14,6 +14,7 @@ import tensorflow as tf
 
 from components import devices, encoder_model, linear_probe, sanity_checks, training, weight_averaging
 from components.encoder_features import ENCODER_TEXT_KEY
+from components.encoder_model import PADDING_MASK_KEY
 from components.hyperparameters import EncoderHyperparameters
 
 # The sanity checks: a dozen short texts, a constant learning rate (no warm-up), few steps.
@@ -22,6 +23,8 @@ SANITY_LABEL_SAMPLE = 512
 SANITY_SEQUENCE_LENGTH = 64
 SANITY_LEARNING_RATE = 1e-4
 SANITY_LIMITS = sanity_checks.SanityLimits(overfit_steps=40)
+# Training batches are padded to the first of these a batch's texts fit (`length_bucketed`).
+PADDED_LENGTHS = (16, 32, 48, 64, 96, 128, 192, 256, 384, 512)
 
 
 def check_before_training(
@@ -94,6 +97,42 @@ def tokenized(dataset: tf.data.Dataset, preprocessor) -> tf.data.Dataset:
     ).prefetch(tf.data.AUTOTUNE)
 
 
+def bucket_lengths(sequence_length: int) -> tuple[int, ...]:
+    """The lengths a batch is padded to: `PADDED_LENGTHS` below `sequence_length`, then it."""
+    return (*(length for length in PADDED_LENGTHS if length < sequence_length), sequence_length)
+
+
+def length_bucketed(
+    dataset: tf.data.Dataset, preprocessor, batch_size: int, sequence_length: int
+) -> tf.data.Dataset:
+    """(text, label) batches -> (encoder inputs, label) batches of texts of about one length.
+
+    Each text is tokenised and cut to `sequence_length` as `tokenized` does, then batched
+    with texts of its bucket and padded only to the bucket's length (`bucket_lengths`), not
+    to `sequence_length`. The padding is masked (attention and mean pooling), so each text's
+    output is the same; a 20-piece review then costs about what 32 pieces cost instead of
+    128 or 256. A few shapes only, so Keras traces (or XLA compiles) a few train steps.
+    """
+    lengths = bucket_lengths(sequence_length)
+
+    def cut(inputs, label):
+        length = tf.reduce_sum(tf.cast(inputs[PADDING_MASK_KEY], tf.int32))
+        return {key: value[:length] for key, value in inputs.items()}, label
+
+    return (
+        tokenized(dataset, preprocessor)
+        .unbatch()
+        .map(cut, num_parallel_calls=tf.data.AUTOTUNE)
+        .bucket_by_sequence_length(
+            lambda inputs, label: tf.shape(inputs[PADDING_MASK_KEY])[0],
+            bucket_boundaries=[length + 1 for length in lengths],
+            bucket_batch_sizes=[batch_size] * (len(lengths) + 1),
+            pad_to_bucket_boundary=True,
+        )
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
 def count_batches(dataset: tf.data.Dataset) -> int:
     """Batches in one pass (the learning-rate schedule needs the number of steps)."""
     return int(dataset.reduce(tf.constant(0, tf.int64), lambda count, _: count + 1).numpy())
@@ -134,9 +173,12 @@ def train_encoder(
     weights = weights or encoder_model.weights_dir()
     train_texts = sample_for(plan, train_texts, hparams.batch_size, hparams.cpu_sample_size)
     eval_texts = sample_for(plan, eval_texts, hparams.batch_size, hparams.cpu_sample_size)
+    preprocessor = encoder_model.build_preprocessor(weights, hparams.sequence_length)
+    train_batches = length_bucketed(train_texts, preprocessor, hparams.batch_size, hparams.sequence_length)
     if max_train_steps:
-        train_texts = train_texts.take(max_train_steps)
-    steps_per_epoch = count_batches(train_texts)
+        train_batches = train_batches.take(max_train_steps)
+    eval_batches = length_bucketed(eval_texts, preprocessor, hparams.batch_size, hparams.sequence_length)
+    steps_per_epoch = count_batches(train_batches)
     logging.info(
         "Fine-tuning the encoder on %s (%s): %d steps per epoch of %d texts, sequence length %d",
         plan.devices,
@@ -145,7 +187,6 @@ def train_encoder(
         hparams.batch_size,
         hparams.sequence_length,
     )
-    preprocessor = encoder_model.build_preprocessor(weights, hparams.sequence_length)
     schedule = encoder_model.learning_rate_schedule(
         hparams.learning_rate, steps_per_epoch * hparams.epochs, hparams.warmup_fraction
     )
@@ -154,7 +195,7 @@ def train_encoder(
         if hparams.freeze_token_embeddings:
             encoder_model.freeze_token_embeddings(model)
         if hparams.head == "linear_probe":
-            linear_probe.fit_head(model, tokenized(train_texts, preprocessor), num_classes)
+            linear_probe.fit_head(model, train_batches, num_classes)
         encoder_model.compile_model(model, schedule, hparams.weight_decay, plan.dtype_policy)
     callbacks = [
         keras.callbacks.EarlyStopping(
@@ -170,8 +211,8 @@ def train_encoder(
         # The checkpoint's pooler (a dense layer over [CLS]) is unused: mean pooling replaces it.
         warnings.filterwarnings("ignore", message="Gradients do not exist for variables")
         model.fit(
-            tokenized(train_texts, preprocessor),
-            validation_data=tokenized(eval_texts, preprocessor),
+            train_batches,
+            validation_data=eval_batches,
             epochs=hparams.epochs,
             callbacks=callbacks,
             verbose=0,

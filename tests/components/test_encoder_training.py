@@ -244,3 +244,58 @@ def test_a_fine_tuned_share_of_zero_exports_the_pretrained_encoder_under_the_pro
     for got, want in zip(encoder, pretrained_encoder, strict=True):
         np.testing.assert_array_equal(got, want)  # two steps of fine-tuning, all averaged away
     assert not np.allclose(head[0], initial_head[0])  # the probe's head, not the random start
+
+
+def test_batches_are_padded_to_a_few_lengths_ending_at_the_sequence_length():
+    assert encoder_training.bucket_lengths(128) == (16, 32, 48, 64, 96, 128)
+    assert encoder_training.bucket_lengths(100) == (16, 32, 48, 64, 96, 100)
+    assert encoder_training.bucket_lengths(16) == (16,)
+    assert encoder_training.bucket_lengths(8) == (8,)
+
+
+@needs_encoder_stack
+def test_length_bucketed_batches_pad_each_text_to_its_bucket_and_keep_its_output():
+    """Short and long reviews mixed: each batch is cut to the first bucket its texts fit, each
+    text comes out once with its label, and the model scores it as at full padding."""
+    from polarity.data import read_reviews
+
+    reviews = read_reviews()
+    short = [row for row in reviews if row["source"] == "rotten_tomatoes"][:20]
+    long = [row for row in reviews if row["source"] == "imdb"][:20]
+    rows = [row for pair in zip(short, long, strict=True) for row in pair]
+    texts, labels = [row["text"] for row in rows], np.array([int(row["label"]) for row in rows])
+    weights = encoder_model.weights_dir()
+    preprocessor = encoder_model.build_preprocessor(weights, sequence_length=64)
+    batches = list(
+        encoder_training.length_bucketed(
+            tf.data.Dataset.from_tensor_slices((texts, labels)).batch(8), preprocessor, 8, 64
+        ).as_numpy_iterator()
+    )
+    full = preprocessor(tf.constant(texts))
+    model = encoder_model.build_encoder_model(weights, num_classes=2)
+    expected = model(full).numpy()
+    by_pieces = {
+        tuple(ids[mask.astype(bool)]): (label, scores)
+        for ids, mask, label, scores in zip(
+            full["token_ids"].numpy(), full["padding_mask"].numpy(), labels, expected, strict=True
+        )
+    }
+    seen, widths = [], set()
+    for inputs, batch_labels in batches:
+        width = inputs["token_ids"].shape[1]
+        widths.add(width)
+        lengths = inputs["padding_mask"].astype(int).sum(axis=1)
+        assert width in encoder_training.bucket_lengths(64)
+        assert lengths.max() <= width
+        smaller = [length for length in encoder_training.bucket_lengths(64) if length < width]
+        assert not smaller or lengths.min() > smaller[-1]  # no text fits a shorter bucket
+        scores = model(inputs).numpy()
+        for ids, mask, label, score in zip(
+            inputs["token_ids"], inputs["padding_mask"], batch_labels, scores, strict=True
+        ):
+            pieces = tuple(ids[mask.astype(bool)])
+            assert by_pieces[pieces][0] == label
+            np.testing.assert_allclose(score, by_pieces[pieces][1], atol=1e-5)
+            seen.append(pieces)
+    assert sorted(seen) == sorted(by_pieces)  # every text once
+    assert 64 in widths and min(widths) <= 48  # the reviews cut at 64, the short ones below
