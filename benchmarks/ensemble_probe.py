@@ -67,10 +67,10 @@ def unread_share(texts: list[str], sequence_length: int) -> np.ndarray:
     computes it (components/combined_export.py)."""
     import tensorflow as tf
 
-    from components import combined_export, encoder_model
+    from components import encoder_model
 
     preprocessor = encoder_model.build_preprocessor(encoder_model.weights_dir(), sequence_length)
-    return combined_export.unread_share(preprocessor, tf.constant(texts)).numpy().astype(np.float64)
+    return encoder_model.unread_share(preprocessor, tf.constant(texts)).numpy().astype(np.float64)
 
 
 def main() -> None:

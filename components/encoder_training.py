@@ -103,7 +103,11 @@ def bucket_lengths(sequence_length: int) -> tuple[int, ...]:
 
 
 def length_bucketed(
-    dataset: tf.data.Dataset, preprocessor, batch_size: int, sequence_length: int
+    dataset: tf.data.Dataset,
+    preprocessor,
+    batch_size: int,
+    sequence_length: int,
+    weigh_by_read_share: bool = False,
 ) -> tf.data.Dataset:
     """(text, label) batches -> (encoder inputs, label) batches of texts of about one length.
 
@@ -112,19 +116,28 @@ def length_bucketed(
     to `sequence_length`. The padding is masked (attention and mean pooling), so each text's
     output is the same; a 20-piece review then costs about what 32 pieces cost instead of
     128 or 256. A few shapes only, so Keras traces (or XLA compiles) a few train steps.
+
+    With `weigh_by_read_share`, each batch also holds each text's loss weight: the share of
+    its word pieces the encoder reads (1 - `encoder_model.unread_share`), the weight the
+    combined model gives the encoder's score of that text (components/combined_export.py).
     """
     lengths = bucket_lengths(sequence_length)
 
-    def cut(inputs, label):
+    def encoded(text, label):
+        if weigh_by_read_share:
+            return preprocessor(text), label, 1.0 - encoder_model.unread_share(preprocessor, text)
+        return preprocessor(text), label
+
+    def cut(inputs, *rest):
         length = tf.reduce_sum(tf.cast(inputs[PADDING_MASK_KEY], tf.int32))
-        return {key: value[:length] for key, value in inputs.items()}, label
+        return ({key: value[:length] for key, value in inputs.items()}, *rest)
 
     return (
-        tokenized(dataset, preprocessor)
+        dataset.map(encoded, num_parallel_calls=tf.data.AUTOTUNE)
         .unbatch()
         .map(cut, num_parallel_calls=tf.data.AUTOTUNE)
         .bucket_by_sequence_length(
-            lambda inputs, label: tf.shape(inputs[PADDING_MASK_KEY])[0],
+            lambda inputs, *rest: tf.shape(inputs[PADDING_MASK_KEY])[0],
             bucket_boundaries=[length + 1 for length in lengths],
             bucket_batch_sizes=[batch_size] * (len(lengths) + 1),
             pad_to_bucket_boundary=True,
@@ -174,10 +187,14 @@ def train_encoder(
     train_texts = sample_for(plan, train_texts, hparams.batch_size, hparams.cpu_sample_size)
     eval_texts = sample_for(plan, eval_texts, hparams.batch_size, hparams.cpu_sample_size)
     preprocessor = encoder_model.build_preprocessor(weights, hparams.sequence_length)
-    train_batches = length_bucketed(train_texts, preprocessor, hparams.batch_size, hparams.sequence_length)
+    train_batches, eval_batches = (
+        length_bucketed(
+            texts, preprocessor, hparams.batch_size, hparams.sequence_length, hparams.weigh_by_read_share
+        )
+        for texts in (train_texts, eval_texts)
+    )
     if max_train_steps:
         train_batches = train_batches.take(max_train_steps)
-    eval_batches = length_bucketed(eval_texts, preprocessor, hparams.batch_size, hparams.sequence_length)
     steps_per_epoch = count_batches(train_batches)
     logging.info(
         "Fine-tuning the encoder on %s (%s): %d steps per epoch of %d texts, sequence length %d",
@@ -195,7 +212,8 @@ def train_encoder(
         if hparams.freeze_token_embeddings:
             encoder_model.freeze_token_embeddings(model)
         if hparams.head == "linear_probe":
-            linear_probe.fit_head(model, train_batches, num_classes)
+            unweighted = train_batches.map(lambda inputs, label, *_: (inputs, label))
+            linear_probe.fit_head(model, unweighted, num_classes)
         encoder_model.compile_model(model, schedule, hparams.weight_decay, plan.dtype_policy)
     callbacks = [
         keras.callbacks.EarlyStopping(

@@ -38,6 +38,9 @@ class EncoderHyperparameters:
         head "linear_probe", so that the start it averages with is a fitted model.
       freeze_token_embeddings: keep the pretrained word-piece embeddings as they are
         while the rest fine-tunes (components/encoder_model.py).
+      weigh_by_read_share: weigh each training text's loss by the share of its word
+        pieces the encoder reads, the weight the combined model gives the encoder's score
+        of it; needs with_ngrams (components/encoder_training.py).
     """
 
     sequence_length: int = 256
@@ -52,6 +55,7 @@ class EncoderHyperparameters:
     with_ngrams: bool = True
     fine_tuned_share: float = 1.0
     freeze_token_embeddings: bool = False
+    weigh_by_read_share: bool = False
 
     def __post_init__(self):
         if self.head not in HEAD_STARTS:
@@ -63,6 +67,13 @@ class EncoderHyperparameters:
                 f"training.encoder.fine_tuned_share={self.fine_tuned_share} averages the fine-tuned "
                 f"weights with the starting ones, but head={self.head!r} starts from a random head: "
                 "set training.encoder.head=linear_probe (or fine_tuned_share=1)"
+            )
+
+        if self.weigh_by_read_share and not self.with_ngrams:
+            raise ValueError(
+                "training.encoder.weigh_by_read_share weighs each text by the encoder's share of it in "
+                "the combined model, but with_ngrams is off (the encoder scores every text alone): "
+                "set training.encoder.with_ngrams=true (or weigh_by_read_share=false)"
             )
 
     @classmethod

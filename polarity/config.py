@@ -280,6 +280,11 @@ class EncoderConfig(_Section):
         _ENCODER.freeze_token_embeddings,
         description="Keep the pretrained word-piece embeddings fixed; the rest of the encoder fine-tunes.",
     )
+    weigh_by_read_share: bool = Field(
+        _ENCODER.weigh_by_read_share,
+        description="Weigh each training text by the share of it the encoder reads, its weight in the "
+        "combined model (needs with_ngrams).",
+    )
 
     @pydantic.model_validator(mode="after")
     def _consistent(self):

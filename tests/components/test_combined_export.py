@@ -50,5 +50,5 @@ def test_the_unread_share_counts_word_pieces_beyond_the_window():
 
     preprocessor = encoder_model.build_preprocessor(encoder_model.weights_dir(), sequence_length=16)
     long_text = " ".join(["wonderful"] * 30)  # one word piece each: 32 with [CLS] and [SEP]
-    share = combined_export.unread_share(preprocessor, tf.constant(["A fine film.", long_text])).numpy()
+    share = encoder_model.unread_share(preprocessor, tf.constant(["A fine film.", long_text])).numpy()
     np.testing.assert_allclose(share, [0.0, 1 - 16 / 32], atol=1e-6)

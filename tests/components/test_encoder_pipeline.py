@@ -113,7 +113,7 @@ def test_a_review_longer_than_the_window_is_scored_by_both_families(pushed):
     import tensorflow as tf
     import tensorflow_text  # noqa: F401 (the tokenizer's ops)
 
-    from components import combined_export, encoder_model, tokenizer
+    from components import encoder_model, tokenizer
     from polarity.data import read_reviews
 
     long_review = next(row["text"] for row in read_reviews() if len(row["text"].split()) > 300)
@@ -121,7 +121,7 @@ def test_a_review_longer_than_the_window_is_scored_by_both_families(pushed):
         text=tf.constant(["Loved it.", long_review])
     )
     preprocessor = encoder_model.build_preprocessor(encoder_model.weights_dir(), SEQUENCE_LENGTH)
-    expected = combined_export.unread_share(preprocessor, tf.constant([long_review])).numpy()[0]
+    expected = encoder_model.unread_share(preprocessor, tf.constant([long_review])).numpy()[0]
     weight = explained["ngram_weight"].numpy()
     assert weight[0] == 0 and expected > 0.8
     assert weight[1] == pytest.approx(expected, abs=1e-6)

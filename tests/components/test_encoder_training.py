@@ -87,6 +87,12 @@ def test_averaging_with_the_start_needs_the_linear_probe_head_and_a_share_in_zer
 
 
 @pytest.mark.skipif(sys.version_info >= (3, 11), reason="the refusal is the TFX 1.16 stack's (Python 3.10)")
+def test_weighing_by_the_read_share_needs_the_combined_model():
+    assert EncoderHyperparameters(weigh_by_read_share=True).with_ngrams
+    with pytest.raises(ValueError, match="with_ngrams is off.*set training.encoder.with_ngrams=true"):
+        EncoderHyperparameters(weigh_by_read_share=True, with_ngrams=False)
+
+
 def test_the_tfx_1_16_stack_refuses_the_encoder_at_config_time():
     from polarity.config import ConfigError, load_config
 
@@ -299,3 +305,16 @@ def test_length_bucketed_batches_pad_each_text_to_its_bucket_and_keep_its_output
             seen.append(pieces)
     assert sorted(seen) == sorted(by_pieces)  # every text once
     assert 64 in widths and min(widths) <= 48  # the reviews cut at 64, the short ones below
+
+    # Weighed by the read share: 1 for a short review, the combined model's 1 - w for a long one.
+    read = 1.0 - encoder_model.unread_share(preprocessor, tf.constant(texts)).numpy()
+    read_by_pieces = {pieces: share for pieces, share in zip(by_pieces, read, strict=True)}
+    weighted = encoder_training.length_bucketed(
+        tf.data.Dataset.from_tensor_slices((texts, labels)).batch(8), preprocessor, 8, 64, True
+    )
+    weights = []
+    for inputs, _, batch_weights in weighted.as_numpy_iterator():
+        for ids, mask, weight in zip(inputs["token_ids"], inputs["padding_mask"], batch_weights, strict=True):
+            weights.append(weight)
+            assert weight == pytest.approx(read_by_pieces[tuple(ids[mask.astype(bool)])])
+    assert len(weights) == len(texts) and min(weights) < 0.5 and max(weights) == 1.0
