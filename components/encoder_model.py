@@ -156,6 +156,29 @@ def freeze_token_embeddings(model: keras.Model) -> None:
     backbone(model).token_embedding.trainable = False
 
 
+def freeze_lower_layers(model: keras.Model, count: int) -> None:
+    """Keeps the pretrained embeddings and the first `count` Transformer layers out of
+    training (0: none); the layers above and the head fine-tune. Backpropagation then stops
+    at the first trained layer, so a step also costs less.
+
+    Raises:
+      ValueError: the encoder has fewer than `count` Transformer layers.
+    """
+    if count <= 0:
+        return
+    encoder = backbone(model)
+    layers = encoder.transformer_layers
+    if count > len(layers):
+        raise ValueError(
+            f"training.encoder.frozen_layers={count}, but the encoder has {len(layers)} Transformer "
+            f"layers: set at most {len(layers)}"
+        )
+    for name in ("token_embedding", "position_embedding", "segment_embedding", "embeddings_layer_norm"):
+        encoder.get_layer(name).trainable = False
+    for layer in layers[:count]:
+        layer.trainable = False
+
+
 def learning_rate_schedule(peak: float, total_steps: int, warmup_fraction: float):
     """Linear warm-up from 0 to `peak` over the first steps, then linear decay to 0 (BERT's recipe)."""
     total_steps = max(int(total_steps), 1)

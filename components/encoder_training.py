@@ -211,6 +211,7 @@ def train_encoder(
         model = encoder_model.build_encoder_model(weights, num_classes, plan.dtype_policy)
         if hparams.freeze_token_embeddings:
             encoder_model.freeze_token_embeddings(model)
+        encoder_model.freeze_lower_layers(model, hparams.frozen_layers)
         if hparams.head == "linear_probe":
             unweighted = train_batches.map(lambda inputs, label, *_: (inputs, label))
             linear_probe.fit_head(model, unweighted, num_classes)

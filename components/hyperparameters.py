@@ -38,6 +38,8 @@ class EncoderHyperparameters:
         head "linear_probe", so that the start it averages with is a fitted model.
       freeze_token_embeddings: keep the pretrained word-piece embeddings as they are
         while the rest fine-tunes (components/encoder_model.py).
+      frozen_layers: keep the pretrained embeddings and this many lower Transformer
+        layers fixed while the layers above fine-tune; 0 fine-tunes them all.
       weigh_by_read_share: weigh each training text's loss by the share of its word
         pieces the encoder reads, the weight the combined model gives the encoder's score
         of it; needs with_ngrams (components/encoder_training.py).
@@ -55,6 +57,7 @@ class EncoderHyperparameters:
     with_ngrams: bool = True
     fine_tuned_share: float = 1.0
     freeze_token_embeddings: bool = False
+    frozen_layers: int = 0
     weigh_by_read_share: bool = False
 
     def __post_init__(self):

@@ -280,6 +280,12 @@ class EncoderConfig(_Section):
         _ENCODER.freeze_token_embeddings,
         description="Keep the pretrained word-piece embeddings fixed; the rest of the encoder fine-tunes.",
     )
+    frozen_layers: int = Field(
+        _ENCODER.frozen_layers,
+        ge=0,
+        description="Keep the pretrained embeddings and this many lower Transformer layers fixed "
+        "(all-MiniLM-L6-v2 has 6); 0: fine-tune them all.",
+    )
     weigh_by_read_share: bool = Field(
         _ENCODER.weigh_by_read_share,
         description="Weigh each training text by the share of it the encoder reads, its weight in the "

@@ -222,6 +222,30 @@ def test_frozen_token_embeddings_stay_pretrained_while_the_layers_above_fine_tun
 
 
 @needs_encoder_stack
+def test_frozen_lower_layers_stay_pretrained_and_the_layers_above_fine_tune(tmp_path):
+    batches = _short_review_batches()
+    hparams = EncoderHyperparameters(
+        sequence_length=32, batch_size=16, epochs=1, cpu_sample_size=48, frozen_layers=2
+    )
+    model, _ = encoder_training.train_encoder(
+        batches, batches, hparams, 2, log_dir=str(tmp_path), max_train_steps=2
+    )
+    pretrained = encoder_model.build_encoder_model(encoder_model.weights_dir(), num_classes=2)
+    tuned, first = encoder_model.backbone(model), encoder_model.backbone(pretrained)
+    kept = ["token_embedding", "position_embedding", "segment_embedding", "embeddings_layer_norm"]
+    for name in [*kept, "transformer_layer_0", "transformer_layer_1"]:
+        for after, before in zip(
+            tuned.get_layer(name).get_weights(), first.get_layer(name).get_weights(), strict=True
+        ):
+            np.testing.assert_array_equal(after, before, err_msg=name)
+    for name in ("transformer_layer_2", "transformer_layer_5"):
+        after, before = tuned.get_layer(name).get_weights()[0], first.get_layer(name).get_weights()[0]
+        assert not np.allclose(after, before), name  # the layers above did fine-tune
+    with pytest.raises(ValueError, match="frozen_layers=7, but the encoder has 6 Transformer layers"):
+        encoder_model.freeze_lower_layers(pretrained, 7)
+
+
+@needs_encoder_stack
 def test_a_fine_tuned_share_of_zero_exports_the_pretrained_encoder_under_the_probe_head(tmp_path):
     batches = _short_review_batches()
     hparams = EncoderHyperparameters(
