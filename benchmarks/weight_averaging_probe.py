@@ -169,9 +169,7 @@ def main() -> None:
         runs.append(run)
     soup = None
     if len(fine_tuned_weights) > 1:  # the uniform soup: every run's fine-tuned weights averaged
-        model.set_weights(
-            [np.mean([weights[i] for weights in fine_tuned_weights], axis=0) for i in range(len(fine_tuned))]
-        )
+        model.set_weights(weight_averaging.uniform_soup(fine_tuned_weights))
         soup = {"seeds": list(args.seeds), **score(model, preprocessor)}
         print(json.dumps({"soup": soup}), flush=True)
     result = {

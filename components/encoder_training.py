@@ -6,6 +6,7 @@ On the CPU: the same code on a sample of `cpu_sample_size` texts, so the path ru
 
 import logging
 import math
+import os
 import warnings
 
 import keras
@@ -236,6 +237,33 @@ def train_encoder(
             callbacks=callbacks,
             verbose=0,
         )
+    return model, preprocessor
+
+
+def train_soup(
+    train_texts: tf.data.Dataset,
+    eval_texts: tf.data.Dataset,
+    hparams: EncoderHyperparameters,
+    num_classes: int,
+    log_dir: str,
+    **options,
+) -> tuple[keras.Model, object]:
+    """`hparams.soup_size` fine-tunes by `train_encoder` (each its own head and shuffled data
+    order; TensorBoard logs under log_dir/fine-tune-N), their weights averaged into the last
+    model (a uniform model soup, components/weight_averaging.py). One fine-tune: it as it is.
+
+    Returns:
+      (the model holding the soup's weights, its text preprocessor).
+    """
+    runs = []
+    for run in range(1, hparams.soup_size + 1):
+        run_dir = log_dir if hparams.soup_size == 1 else os.path.join(log_dir, f"fine-tune-{run}")
+        if hparams.soup_size > 1:
+            logging.info("Model soup: fine-tune %d of %d", run, hparams.soup_size)
+        model, preprocessor = train_encoder(train_texts, eval_texts, hparams, num_classes, run_dir, **options)
+        runs.append(model.get_weights())
+    if len(runs) > 1:
+        model.set_weights(weight_averaging.uniform_soup(runs))
     return model, preprocessor
 
 

@@ -40,6 +40,10 @@ class EncoderHyperparameters:
         while the rest fine-tunes (components/encoder_model.py).
       frozen_layers: keep the pretrained embeddings and this many lower Transformer
         layers fixed while the layers above fine-tune; 0 fine-tunes them all.
+      soup_size: fine-tunes, each from the pretrained encoder with its own head and data
+        order, whose weights are averaged into the exported encoder (a uniform model
+        soup, components/weight_averaging.py); 1: one fine-tune. Costs that many times
+        the training.
       weigh_by_read_share: weigh each training text's loss by the share of its word
         pieces the encoder reads, the weight the combined model gives the encoder's score
         of it; needs with_ngrams (components/encoder_training.py).
@@ -58,6 +62,7 @@ class EncoderHyperparameters:
     fine_tuned_share: float = 1.0
     freeze_token_embeddings: bool = False
     frozen_layers: int = 0
+    soup_size: int = 1
     weigh_by_read_share: bool = False
 
     def __post_init__(self):

@@ -10,6 +10,9 @@ as they are) sets the average; benchmarks/weight_averaging_probe.py measures it.
 here (benchmarks/results/encoder-wise-ft-lpft.json) it found no such bump: every set moved
 almost monotonically from the linear probe to the fine-tuned model, because the frozen
 sentence features are weaker than the fine-tuned ones out of domain too. So 1 is the default.
+
+`uniform_soup` averages several fine-tunes of one model instead (Wortsman et al., "Model
+soups", ICML 2022): `training.encoder.soup_size` (components/encoder_training.py).
 """
 
 from collections.abc import Sequence
@@ -41,6 +44,23 @@ def averaged(start: Sequence[np.ndarray], fine_tuned: Sequence[np.ndarray], shar
             np.asarray(tuned).dtype
         )
         for first, tuned in zip(start, fine_tuned, strict=True)
+    ]
+
+
+def uniform_soup(runs: Sequence[Sequence[np.ndarray]]) -> list[np.ndarray]:
+    """Each weight averaged over the runs (fine-tunes of one model), in each weight's dtype.
+
+    Raises:
+      ValueError: no runs, or runs whose weights differ in number or shape.
+    """
+    if not runs:
+        raise ValueError("a soup needs at least one fine-tuned model")
+    shapes = {tuple(np.shape(weight) for weight in run) for run in runs}
+    if len(shapes) != 1:
+        raise ValueError("the fine-tuned weights differ in number or shape; they are not one model")
+    return [
+        np.mean([np.asarray(run[i], np.float64) for run in runs], axis=0).astype(np.asarray(runs[0][i]).dtype)
+        for i in range(len(runs[0]))
     ]
 
 

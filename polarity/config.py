@@ -286,6 +286,12 @@ class EncoderConfig(_Section):
         description="Keep the pretrained embeddings and this many lower Transformer layers fixed "
         "(all-MiniLM-L6-v2 has 6); 0: fine-tune them all.",
     )
+    soup_size: int = Field(
+        _ENCODER.soup_size,
+        ge=1,
+        description="Fine-tunes (each its own head and data order) averaged into the exported "
+        "encoder, a uniform model soup; 1: one fine-tune. Training costs that many times as long.",
+    )
     weigh_by_read_share: bool = Field(
         _ENCODER.weigh_by_read_share,
         description="Weigh each training text by the share of it the encoder reads, its weight in the "

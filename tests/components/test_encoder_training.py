@@ -246,6 +246,34 @@ def test_frozen_lower_layers_stay_pretrained_and_the_layers_above_fine_tune(tmp_
 
 
 @needs_encoder_stack
+def test_a_soup_of_two_fine_tunes_exports_their_average(tmp_path, monkeypatch):
+    from components import weight_averaging
+
+    averaged_runs = []
+    real_soup = weight_averaging.uniform_soup
+
+    def watched(runs):  # the real average, its inputs kept for the check below
+        averaged_runs.extend(runs)
+        return real_soup(runs)
+
+    monkeypatch.setattr(weight_averaging, "uniform_soup", watched)
+    batches = _short_review_batches()
+    hparams = EncoderHyperparameters(
+        sequence_length=32, batch_size=16, epochs=1, cpu_sample_size=48, soup_size=2
+    )
+    model, _ = encoder_training.train_soup(
+        batches, batches, hparams, 2, log_dir=str(tmp_path), max_train_steps=2
+    )
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["fine-tune-1", "fine-tune-2"]
+    assert len(averaged_runs) == 2
+    head = [i for i, weight in enumerate(model.weights) if weight.path.startswith(encoder_model.HEAD_LAYER)]
+    first, second = averaged_runs
+    assert not np.allclose(first[head[0]], second[head[0]])  # two heads, two data orders
+    for got, one, other in zip(model.get_weights(), first, second, strict=True):
+        np.testing.assert_allclose(got, (one.astype(np.float64) + other) / 2, rtol=1e-6, atol=1e-7)
+
+
+@needs_encoder_stack
 def test_a_fine_tuned_share_of_zero_exports_the_pretrained_encoder_under_the_probe_head(tmp_path):
     batches = _short_review_batches()
     hparams = EncoderHyperparameters(

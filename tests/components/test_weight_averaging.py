@@ -26,6 +26,23 @@ def test_a_share_outside_zero_to_one_or_weights_of_another_model_are_refused():
         weight_averaging.averaged([np.zeros(2)], [np.zeros(3)], 0.5)
 
 
+def test_the_soup_averages_each_weight_over_the_runs_and_refuses_other_models():
+    runs = [
+        [np.zeros((2,), np.float32), np.array([[1.0]], np.float32)],
+        [np.full((2,), 3.0, np.float32), np.array([[2.0]], np.float32)],
+        [np.array([3.0, 0.0], np.float32), np.array([[6.0]], np.float32)],
+    ]
+    soup = weight_averaging.uniform_soup(runs)
+    np.testing.assert_allclose(soup[0], [2.0, 1.0])
+    np.testing.assert_allclose(soup[1], [[3.0]])
+    assert all(weight.dtype == np.float32 for weight in soup)
+    np.testing.assert_array_equal(weight_averaging.uniform_soup(runs[:1])[1], runs[0][1])
+    with pytest.raises(ValueError, match="differ in number or shape"):
+        weight_averaging.uniform_soup([runs[0], runs[1][:1]])
+    with pytest.raises(ValueError, match="at least one"):
+        weight_averaging.uniform_soup([])
+
+
 class _Recorder(keras.callbacks.Callback):
     """Keeps the weights fit ends with, before the averaging after it replaces them."""
 
