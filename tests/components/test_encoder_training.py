@@ -86,13 +86,13 @@ def test_averaging_with_the_start_needs_the_linear_probe_head_and_a_share_in_zer
     assert Hyperparameters.from_config(config.training.model_dump()).encoder.fine_tuned_share == 0.5
 
 
-@pytest.mark.skipif(sys.version_info >= (3, 11), reason="the refusal is the TFX 1.16 stack's (Python 3.10)")
 def test_weighing_by_the_read_share_needs_the_combined_model():
     assert EncoderHyperparameters(weigh_by_read_share=True).with_ngrams
     with pytest.raises(ValueError, match="with_ngrams is off.*set training.encoder.with_ngrams=true"):
         EncoderHyperparameters(weigh_by_read_share=True, with_ngrams=False)
 
 
+@pytest.mark.skipif(sys.version_info >= (3, 11), reason="the refusal is the TFX 1.16 stack's (Python 3.10)")
 def test_the_tfx_1_16_stack_refuses_the_encoder_at_config_time():
     from polarity.config import ConfigError, load_config
 
