@@ -91,11 +91,16 @@ def sample_for(plan: devices.DevicePlan, dataset: tf.data.Dataset, batch_size: i
     return dataset.take(math.ceil(sample_size / batch_size))
 
 
-def tokenized(dataset: tf.data.Dataset, preprocessor) -> tf.data.Dataset:
-    """(text, label) batches -> (encoder inputs, label) batches, tokenised in tf.data."""
-    return dataset.map(
-        lambda text, label: (preprocessor(text), label), num_parallel_calls=tf.data.AUTOTUNE
-    ).prefetch(tf.data.AUTOTUNE)
+def tokenized(dataset: tf.data.Dataset, preprocessor, weigh_by_read_share: bool = False) -> tf.data.Dataset:
+    """(text, label) batches -> (encoder inputs, label) batches, tokenised in tf.data; with
+    `weigh_by_read_share`, (encoder inputs, label, the share of each text the encoder reads)."""
+
+    def encoded(text, label):
+        if weigh_by_read_share:
+            return preprocessor(text), label, 1.0 - encoder_model.unread_share(preprocessor, text)
+        return preprocessor(text), label
+
+    return dataset.map(encoded, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def bucket_lengths(sequence_length: int) -> tuple[int, ...]:
@@ -112,7 +117,7 @@ def length_bucketed(
 ) -> tf.data.Dataset:
     """(text, label) batches -> (encoder inputs, label) batches of texts of about one length.
 
-    Each text is tokenised and cut to `sequence_length` as `tokenized` does, then batched
+    Each text is tokenised and cut to `sequence_length` by `tokenized`, then batched
     with texts of its bucket and padded only to the bucket's length (`bucket_lengths`), not
     to `sequence_length`. The padding is masked (attention and mean pooling), so each text's
     output is the same; a 20-piece review then costs about what 32 pieces cost instead of
@@ -124,17 +129,12 @@ def length_bucketed(
     """
     lengths = bucket_lengths(sequence_length)
 
-    def encoded(text, label):
-        if weigh_by_read_share:
-            return preprocessor(text), label, 1.0 - encoder_model.unread_share(preprocessor, text)
-        return preprocessor(text), label
-
     def cut(inputs, *rest):
         length = tf.reduce_sum(tf.cast(inputs[PADDING_MASK_KEY], tf.int32))
         return ({key: value[:length] for key, value in inputs.items()}, *rest)
 
     return (
-        dataset.map(encoded, num_parallel_calls=tf.data.AUTOTUNE)
+        tokenized(dataset, preprocessor, weigh_by_read_share)
         .unbatch()
         .map(cut, num_parallel_calls=tf.data.AUTOTUNE)
         .bucket_by_sequence_length(

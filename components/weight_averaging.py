@@ -34,17 +34,7 @@ def averaged(start: Sequence[np.ndarray], fine_tuned: Sequence[np.ndarray], shar
       ValueError: share is outside [0, 1], or the two lists do not hold the same shapes.
     """
     check_share(share)
-    shapes = [np.shape(weight) for weight in start], [np.shape(weight) for weight in fine_tuned]
-    if shapes[0] != shapes[1]:
-        raise ValueError(
-            "the starting and fine-tuned weights differ in number or shape; they are not one model"
-        )
-    return [
-        (share * np.asarray(tuned, np.float64) + (1.0 - share) * np.asarray(first, np.float64)).astype(
-            np.asarray(tuned).dtype
-        )
-        for first, tuned in zip(start, fine_tuned, strict=True)
-    ]
+    return _weighted_sum([start, fine_tuned], [1.0 - share, share], "the starting and fine-tuned weights")
 
 
 def uniform_soup(runs: Sequence[Sequence[np.ndarray]]) -> list[np.ndarray]:
@@ -55,12 +45,25 @@ def uniform_soup(runs: Sequence[Sequence[np.ndarray]]) -> list[np.ndarray]:
     """
     if not runs:
         raise ValueError("a soup needs at least one fine-tuned model")
-    shapes = {tuple(np.shape(weight) for weight in run) for run in runs}
-    if len(shapes) != 1:
-        raise ValueError("the fine-tuned weights differ in number or shape; they are not one model")
+    return _weighted_sum(runs, [1.0 / len(runs)] * len(runs), "the fine-tuned weights")
+
+
+def _weighted_sum(
+    models: Sequence[Sequence[np.ndarray]], coefficients: Sequence[float], named: str
+) -> list[np.ndarray]:
+    """sum of coefficient * model, weight by weight, in float64, then in the last model's dtypes.
+
+    Raises:
+      ValueError: the models' weights differ in number or shape (`named` says which).
+    """
+    if len({tuple(np.shape(weight) for weight in model) for model in models}) != 1:
+        raise ValueError(f"{named} differ in number or shape; they are not one model")
     return [
-        np.mean([np.asarray(run[i], np.float64) for run in runs], axis=0).astype(np.asarray(runs[0][i]).dtype)
-        for i in range(len(runs[0]))
+        sum(
+            coefficient * np.asarray(weight, np.float64)
+            for coefficient, weight in zip(coefficients, weights, strict=True)
+        ).astype(np.asarray(weights[-1]).dtype)
+        for weights in zip(*models, strict=True)
     ]
 
 
