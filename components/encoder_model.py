@@ -213,11 +213,67 @@ class _WarmUp(keras.optimizers.schedules.LearningRateSchedule):
         }
 
 
+def layer_learning_rate_scales(model: keras.Model, decay: float) -> dict[str, float]:
+    """Layer-wise learning-rate decay (ULMFiT's discriminative rates, as ELECTRA and BEiT
+    fine-tune): the head trains at the full rate, the top Transformer layer at `decay` times
+    it, each layer below at `decay` times the one above, the embeddings at `decay` times the
+    first layer. Lower layers, which hold the most general features, then move the least.
+
+    Returns:
+      {variable path: learning-rate multiplier} for the encoder's variables (the head's, absent,
+      keep 1); empty when `decay` is 1.
+    """
+    if decay == 1.0:
+        return {}
+    encoder = backbone(model)
+    layers = encoder.transformer_layers
+    scales = {}
+    for depth, layer in enumerate(layers):
+        for variable in layer.weights:
+            scales[variable.path] = decay ** (len(layers) - depth)
+    for variable in encoder.weights:
+        scales.setdefault(variable.path, decay ** (len(layers) + 1))
+    return scales
+
+
+@keras.saving.register_keras_serializable(package="polarity")
+class ScaledAdamW(keras.optimizers.AdamW):
+    """AdamW whose learning rate is multiplied, per variable, by `scales[variable.path]` (1 for
+    a variable not named). Weight decay keeps the unscaled rate: at fine-tuning's rates and
+    decay it shrinks a weight by about 1e-4 of itself over an epoch, scaled or not."""
+
+    def __init__(self, scales: dict[str, float] | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.scales = dict(scales or {})
+        self._scale_by_index = []
+
+    def build(self, variables):
+        super().build(variables)
+        self._scale_by_index = [float(self.scales.get(variable.path, 1.0)) for variable in variables]
+
+    def update_step(self, gradient, variable, learning_rate):
+        scale = self._scale_by_index[self._get_variable_index(variable)]
+        return super().update_step(gradient, variable, learning_rate * scale)
+
+    def get_config(self):
+        return {**super().get_config(), "scales": self.scales}
+
+
 def compile_model(
-    model: keras.Model, learning_rate, weight_decay: float, dtype_policy: str = "float32"
+    model: keras.Model,
+    learning_rate,
+    weight_decay: float,
+    dtype_policy: str = "float32",
+    layer_decay: float = 1.0,
 ) -> keras.Model:
-    """Compiles for fine-tuning: AdamW (loss-scaled under mixed precision), cross-entropy, accuracy."""
-    optimizer = keras.optimizers.AdamW(learning_rate=learning_rate, weight_decay=weight_decay)
+    """Compiles for fine-tuning: AdamW (loss-scaled under mixed precision) with the learning
+    rate decayed layer by layer below the head by `layer_decay` (1: one rate for all),
+    cross-entropy, accuracy."""
+    optimizer = ScaledAdamW(
+        scales=layer_learning_rate_scales(model, layer_decay),
+        learning_rate=learning_rate,
+        weight_decay=weight_decay,
+    )
     if dtype_policy == "mixed_float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     model.compile(

@@ -216,7 +216,9 @@ def train_encoder(
         if hparams.head == "linear_probe":
             unweighted = train_batches.map(lambda inputs, label, *_: (inputs, label))
             linear_probe.fit_head(model, unweighted, num_classes)
-        encoder_model.compile_model(model, schedule, hparams.weight_decay, plan.dtype_policy)
+        encoder_model.compile_model(
+            model, schedule, hparams.weight_decay, plan.dtype_policy, hparams.layer_decay
+        )
     callbacks = [
         keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=hparams.early_stopping_patience, restore_best_weights=True

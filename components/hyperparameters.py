@@ -40,6 +40,9 @@ class EncoderHyperparameters:
         while the rest fine-tunes (components/encoder_model.py).
       frozen_layers: keep the pretrained embeddings and this many lower Transformer
         layers fixed while the layers above fine-tune; 0 fine-tunes them all.
+      layer_decay: layer-wise learning-rate decay: the top Transformer layer fine-tunes at
+        this multiple of the head's rate, each layer below at this multiple of the one
+        above, the embeddings last (components/encoder_model.py); 1: one rate for all.
       soup_size: fine-tunes, each from the pretrained encoder with its own head and data
         order, whose weights are averaged into the exported encoder (a uniform model
         soup, components/weight_averaging.py); 1: one fine-tune. Costs that many times
@@ -62,6 +65,7 @@ class EncoderHyperparameters:
     fine_tuned_share: float = 1.0
     freeze_token_embeddings: bool = False
     frozen_layers: int = 0
+    layer_decay: float = 1.0
     soup_size: int = 1
     weigh_by_read_share: bool = False
 
@@ -70,6 +74,8 @@ class EncoderHyperparameters:
             raise ValueError(f"training.encoder.head: {self.head!r} is not one of {list(HEAD_STARTS)}")
         if not 0.0 <= self.fine_tuned_share <= 1.0:
             raise ValueError(f"training.encoder.fine_tuned_share: {self.fine_tuned_share} is not in [0, 1]")
+        if not 0.0 < self.layer_decay <= 1.0:
+            raise ValueError(f"training.encoder.layer_decay: {self.layer_decay} is not in (0, 1]")
         if self.fine_tuned_share < 1.0 and self.head != "linear_probe":
             raise ValueError(
                 f"training.encoder.fine_tuned_share={self.fine_tuned_share} averages the fine-tuned "

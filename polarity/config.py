@@ -286,6 +286,13 @@ class EncoderConfig(_Section):
         description="Keep the pretrained embeddings and this many lower Transformer layers fixed "
         "(all-MiniLM-L6-v2 has 6); 0: fine-tune them all.",
     )
+    layer_decay: float = Field(
+        _ENCODER.layer_decay,
+        gt=0,
+        le=1,
+        description="Layer-wise learning-rate decay: the top Transformer layer at this multiple of "
+        "the head's rate, each layer below at this multiple of the one above; 1: one rate for all.",
+    )
     soup_size: int = Field(
         _ENCODER.soup_size,
         ge=1,

@@ -245,6 +245,46 @@ def test_frozen_lower_layers_stay_pretrained_and_the_layers_above_fine_tune(tmp_
         encoder_model.freeze_lower_layers(pretrained, 7)
 
 
+def test_scaled_adamw_steps_each_variable_at_its_share_of_the_learning_rate():
+    kept, half, full = (keras_variable(name) for name in ("kept", "half", "full"))
+    optimizer = encoder_model.ScaledAdamW(
+        scales={kept.path: 0.0, half.path: 0.5}, learning_rate=0.1, weight_decay=0.0
+    )
+    optimizer.apply([tf.constant([2.0, -3.0])] * 3, [kept, half, full])
+    # Adam's first step moves each weight by its rate against the gradient's sign.
+    np.testing.assert_allclose(kept.numpy(), [1.0, 1.0])
+    np.testing.assert_allclose(half.numpy(), [0.95, 1.05], rtol=1e-5)
+    np.testing.assert_allclose(full.numpy(), [0.9, 1.1], rtol=1e-5)
+    with pytest.raises(ValueError, match=r"layer_decay: 0 is not in \(0, 1\]"):
+        EncoderHyperparameters(layer_decay=0)
+
+
+def keras_variable(name):
+    import keras
+
+    return keras.Variable([1.0, 1.0], name=name)
+
+
+@needs_encoder_stack
+def test_layer_decay_scales_the_rate_from_the_head_down_to_the_embeddings():
+    model = encoder_model.build_encoder_model(encoder_model.weights_dir(), num_classes=2)
+    assert encoder_model.layer_learning_rate_scales(model, 1.0) == {}
+    scales = encoder_model.layer_learning_rate_scales(model, 0.5)
+    encoder = encoder_model.backbone(model)
+    by_layer = {
+        name: {scales[variable.path] for variable in encoder.get_layer(name).weights}
+        for name in ("transformer_layer_5", "transformer_layer_0", "token_embedding", "embeddings_layer_norm")
+    }
+    assert by_layer == {
+        "transformer_layer_5": {0.5},
+        "transformer_layer_0": {0.5**6},
+        "token_embedding": {0.5**7},
+        "embeddings_layer_norm": {0.5**7},
+    }
+    head = model.get_layer(encoder_model.HEAD_LAYER)
+    assert not any(variable.path in scales for variable in head.weights)  # the head: the full rate
+
+
 @needs_encoder_stack
 def test_a_soup_of_two_fine_tunes_exports_their_average(tmp_path, monkeypatch):
     from components import weight_averaging
