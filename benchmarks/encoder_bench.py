@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import pathlib
+import random
 import tempfile
 import time
 from collections.abc import Sequence
@@ -32,6 +33,8 @@ from polarity import cli
 TARGETS = {"tweets": 0.74, "golden_imdb": 0.93, "golden_rt": 0.80}
 GOLDEN_SOURCES = {"golden_imdb": "imdb", "golden_rt": "rotten_tomatoes"}
 BINARY = ("negative", "positive")
+# Tweets outside the test rows, to choose recipes on (issue 16's probes).
+DEV_TWEETS = 3000
 # Both families, each in a workspace of its own: bless whatever trains (the gate is not measured here).
 COMMON = ("evaluation.floor=0.5", "evaluation.golden_floor=0.5")
 
@@ -47,6 +50,17 @@ def tweets_binary(cache_dir: pathlib.Path) -> list[datasets.Row]:
     corpus = datasets.CORPORA["tweets"]
     split = datasets.split_corpus(corpus, datasets.read_corpus(corpus, cache_dir))
     return [row for row in split.test if row.label in BINARY]
+
+
+def tweets_dev(cache_dir: pathlib.Path, rows: int = DEV_TWEETS) -> list[datasets.Row]:
+    """`rows` negative or positive tweets from the corpus's span, never its test rows: the
+    set to choose recipes on, so that the test rows (`tweets_binary`) only report. Polarity
+    never trains on tweets, so any of them is out of domain."""
+    corpus = datasets.CORPORA["tweets"]
+    split = datasets.split_corpus(corpus, datasets.read_corpus(corpus, cache_dir))
+    binary = [row for row in split.span if row.label in BINARY]
+    random.Random(datasets.SPLIT_SEED).shuffle(binary)
+    return binary[:rows]
 
 
 def golden_rows(config) -> dict[str, list[tuple[str, str]]]:

@@ -5,7 +5,8 @@ the head fitted on the frozen encoder first), on reviews of an `encoder_bench` w
 span, keeping the weights fine-tuning started from. Then, for each share s of the
 fine-tuned weights, sets the model to s * fine-tuned + (1 - s) * start
 (components/weight_averaging.py) and scores, as balanced accuracy on exactly
-encoder_bench's rows (golden IMDB and RT, the binary tweets):
+encoder_bench's rows (golden IMDB and RT, the binary tweets), and on 3,000 other binary
+tweets of the corpus's span (`tweets_dev`, to choose recipes on; no target):
 
 - the encoder alone, and
 - the encoder combined with that workspace's n-gram model as the exported model combines
@@ -46,6 +47,7 @@ from benchmarks.encoder_bench import (
     balanced_accuracy,
     environment,
     scored_sets,
+    tweets_dev,
 )
 from benchmarks.ensemble_probe import BATCH, binary_log_odds, by_sign, log_odds, unread_share
 from polarity import cli
@@ -126,6 +128,8 @@ def main() -> None:
     if num_classes != 2:
         raise SystemExit("the probe scores log-odds: it needs a two-class contract")
     sets = scored_sets(config, args.cache_dir)
+    # Scored, not a target: recipes are chosen on these, and the test tweets only report.
+    sets["tweets_dev"] = [(row.text, row.label) for row in tweets_dev(args.cache_dir)]
     all_texts = [text for labelled in sets.values() for text, _ in labelled]
     ngrams, classes = log_odds(args.ngrams, all_texts)
     unread = unread_share(all_texts, settings.sequence_length)

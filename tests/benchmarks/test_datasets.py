@@ -104,3 +104,13 @@ def test_write_sample_writes_a_span_and_golden_set_of_real_rows(tmp_path, corpus
 def test_write_sample_names_the_corpora_it_knows(tmp_path):
     with pytest.raises(datasets.DatasetError, match="chinese"):
         datasets.write_sample("klingon", tmp_path, tmp_path)
+
+
+def test_dev_tweets_are_binary_and_none_is_a_test_tweet(tweets):
+    from benchmarks import encoder_bench
+
+    cache, _ = tweets
+    dev, test = encoder_bench.tweets_dev(cache, rows=500), encoder_bench.tweets_binary(cache)
+    assert len(dev) == 500 and {row.label for row in dev} == set(encoder_bench.BINARY)
+    assert not {row.text for row in dev} & {row.text for row in test}
+    assert dev == encoder_bench.tweets_dev(cache, rows=500)  # the same rows every run
