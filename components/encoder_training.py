@@ -42,7 +42,7 @@ def check_before_training(
     sanity_checks.check_labels(sampled, num_classes)
     text, labels = batches[0]
     preprocessor = encoder_model.build_preprocessor(
-        weights, min(hparams.sequence_length, SANITY_SEQUENCE_LENGTH)
+        weights, min(hparams.sequence_length, SANITY_SEQUENCE_LENGTH), hparams.mask_handles_and_links
     )
     inputs = preprocessor(tf.constant(text[:SANITY_EXAMPLES]))
 
@@ -187,7 +187,9 @@ def train_encoder(
     weights = weights or encoder_model.weights_dir()
     train_texts = sample_for(plan, train_texts, hparams.batch_size, hparams.cpu_sample_size)
     eval_texts = sample_for(plan, eval_texts, hparams.batch_size, hparams.cpu_sample_size)
-    preprocessor = encoder_model.build_preprocessor(weights, hparams.sequence_length)
+    preprocessor = encoder_model.build_preprocessor(
+        weights, hparams.sequence_length, hparams.mask_handles_and_links
+    )
     train_batches, eval_batches = (
         length_bucketed(
             texts, preprocessor, hparams.batch_size, hparams.sequence_length, hparams.weigh_by_read_share

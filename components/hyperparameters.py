@@ -47,6 +47,9 @@ class EncoderHyperparameters:
         order, whose weights are averaged into the exported encoder (a uniform model
         soup, components/weight_averaging.py); 1: one fine-tune. Costs that many times
         the training.
+      mask_handles_and_links: replace user handles and links by "@user" and "http" before
+        tokenising, in training and in the exported model, as TweetEval's models read
+        tweets (components/social_text.py).
       weigh_by_read_share: weigh each training text's loss by the share of its word
         pieces the encoder reads, the weight the combined model gives the encoder's score
         of it; needs with_ngrams (components/encoder_training.py).
@@ -68,6 +71,7 @@ class EncoderHyperparameters:
     layer_decay: float = 1.0
     soup_size: int = 1
     weigh_by_read_share: bool = False
+    mask_handles_and_links: bool = True
 
     def __post_init__(self):
         if self.head not in HEAD_STARTS:

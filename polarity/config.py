@@ -305,6 +305,12 @@ class EncoderConfig(_Section):
         "combined model (needs with_ngrams).",
     )
 
+    mask_handles_and_links: bool = Field(
+        _ENCODER.mask_handles_and_links,
+        description='Replace user handles and links by "@user" and "http" before tokenising, in '
+        "training and serving, as TweetEval's models read tweets.",
+    )
+
     @pydantic.model_validator(mode="after")
     def _consistent(self):
         try:

@@ -218,3 +218,21 @@ def _post(url: str, body: dict) -> dict:
     )
     with urllib.request.urlopen(request, timeout=60) as response:
         return json.loads(response.read())
+
+
+def test_the_served_model_reads_handles_and_links_as_placeholders(pushed):
+    """training.encoder.mask_handles_and_links (the default) is inside the exported graph."""
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401 (the tokenizer's ops)
+
+    model = tf.saved_model.load(str(pushed))
+    tweet = "@JetBlue thanks! http://t.co/z8fHgxQAD9"
+    explained = model.signatures["explain_text"](text=tf.constant([tweet]))
+    count = explained["token_count"].numpy()[0]
+    tokens = [token.decode() for token in explained["tokens"].numpy()[0][:count]]
+    assert tokens == ["@", "user", "thanks", "!", "http"]
+    scores = [
+        model.signatures["predict_text"](text=tf.constant([text]))["scores"].numpy()
+        for text in (tweet, "@user thanks! http")
+    ]
+    assert (scores[0] == scores[1]).all()

@@ -109,6 +109,18 @@ def test_the_tokenizer_strips_accents_as_the_uncased_original_does():
 
 
 @needs_encoder_stack
+def test_the_masking_tokenizer_reads_handles_and_links_as_placeholders():
+    weights = encoder_model.weights_dir()
+    masking = encoder_model.build_preprocessor(weights, 16, mask_handles_and_links=True)
+    plain = encoder_model.build_preprocessor(weights, 16)
+    tweet, placeholders = "@JetBlue thanks! http://t.co/z8fHgxQAD9", "@user thanks! http"
+    ids = [masking(tf.constant([text]))["token_ids"].numpy() for text in (tweet, placeholders)]
+    np.testing.assert_array_equal(*ids)
+    np.testing.assert_array_equal(ids[1], plain(tf.constant([placeholders]))["token_ids"].numpy())
+    assert not (ids[0] == plain(tf.constant([tweet]))["token_ids"].numpy()).all()
+
+
+@needs_encoder_stack
 def test_the_model_starts_uniform_over_any_number_of_classes():
     weights = encoder_model.weights_dir()
     preprocessor = encoder_model.build_preprocessor(weights, sequence_length=16)
