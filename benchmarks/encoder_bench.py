@@ -45,20 +45,21 @@ def balanced_accuracy(truth: Sequence[str], predicted: Sequence[str]) -> float:
     return round(float(balanced_accuracy_score(truth, predicted)), 4)
 
 
+def _tweets_split(cache_dir: pathlib.Path) -> datasets.Split:
+    corpus = datasets.CORPORA["tweets"]
+    return datasets.split_corpus(corpus, datasets.read_corpus(corpus, cache_dir))
+
+
 def tweets_binary(cache_dir: pathlib.Path) -> list[datasets.Row]:
     """The tweets corpus's held-out test rows that are negative or positive."""
-    corpus = datasets.CORPORA["tweets"]
-    split = datasets.split_corpus(corpus, datasets.read_corpus(corpus, cache_dir))
-    return [row for row in split.test if row.label in BINARY]
+    return [row for row in _tweets_split(cache_dir).test if row.label in BINARY]
 
 
 def tweets_dev(cache_dir: pathlib.Path, rows: int = DEV_TWEETS) -> list[datasets.Row]:
     """`rows` negative or positive tweets from the corpus's span, never its test rows: the
     set to choose recipes on, so that the test rows (`tweets_binary`) only report. Polarity
     never trains on tweets, so any of them is out of domain."""
-    corpus = datasets.CORPORA["tweets"]
-    split = datasets.split_corpus(corpus, datasets.read_corpus(corpus, cache_dir))
-    binary = [row for row in split.span if row.label in BINARY]
+    binary = [row for row in _tweets_split(cache_dir).span if row.label in BINARY]
     random.Random(datasets.SPLIT_SEED).shuffle(binary)
     return binary[:rows]
 

@@ -304,7 +304,6 @@ class EncoderConfig(_Section):
         description="Weigh each training text by the share of it the encoder reads, its weight in the "
         "combined model (needs with_ngrams).",
     )
-
     mask_handles_and_links: bool = Field(
         _ENCODER.mask_handles_and_links,
         description='Replace user handles and links by "@user" and "http" before tokenising, in '
