@@ -72,6 +72,39 @@ def span_rows(config) -> list[tuple[str, int]]:
     return rows
 
 
+def windowed(rows, sequence_length: int, window: str, mask_handles_and_links: bool) -> list[tuple[str, int]]:
+    """Each text of `rows` that the encoder cannot read whole, cut to whole words that fit
+    its window: "head" keeps it as it is (the preprocessor reads its opening); "tail" keeps
+    its closing words (a review's verdict); "head_tail" a quarter of the window from the
+    opening and the rest from the closing (Sun et al., "How to fine-tune BERT for text
+    classification?", CCL 2019). Words split on whitespace, which the word-piece
+    tokenizer also splits on, so the kept pieces are exactly those of the kept words."""
+    if window == "head":
+        return rows
+    import tensorflow as tf
+
+    from components import encoder_model
+
+    tokenizer = encoder_model.build_tokenizer(encoder_model.weights_dir(), mask_handles_and_links)
+    words = [text.split() for text, _ in rows]
+    pieces = tokenizer(tf.constant([word for text in words for word in text]))
+    if not isinstance(pieces, tf.RaggedTensor):  # keras-hub answers eager calls in Python lists
+        pieces = tf.ragged.constant(pieces, dtype=tf.int32)
+    counts = np.split(pieces.row_lengths().numpy(), np.cumsum([len(text) for text in words])[:-1])
+    budget = sequence_length - 2  # [CLS] and [SEP]
+    head = budget // 4 if window == "head_tail" else 0
+    cut = []
+    for (text, label), kept, count in zip(rows, words, counts, strict=True):
+        if count.sum() <= budget:
+            cut.append((text, label))
+            continue
+        opening = int(np.searchsorted(np.cumsum(count), head, side="right"))  # words in `head` pieces
+        left = budget - int(count[:opening].sum())
+        closing = int(np.searchsorted(np.cumsum(count[::-1]), left, side="right"))
+        cut.append((" ".join(kept[:opening] + kept[len(kept) - closing :]), label))
+    return cut
+
+
 def text_batches(rows, batch_size: int):
     import tensorflow as tf
 
@@ -106,6 +139,18 @@ def main() -> None:
     parser.add_argument(
         "--shares", type=float, nargs="+", default=SHARES, help="Fine-tuned shares to score (default 0-1)."
     )
+    parser.add_argument(
+        "--train-window",
+        choices=("head", "tail", "head_tail"),
+        default="head",
+        help="Which words of a long training text the encoder reads (`windowed`); scoring reads the head.",
+    )
+    parser.add_argument(
+        "--keep",
+        type=pathlib.Path,
+        help="Keep each run's fine-tuned weights and encoder log-odds (all sets, in order) here, "
+        "with the n-grams' log-odds, the unread shares and the truth, for offline ensembles.",
+    )
     cli.add_overrides_flag(parser)
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -124,6 +169,7 @@ def main() -> None:
     rows = span_rows(config)
     random.Random(SEED).shuffle(rows)
     train, held_out = rows[: settings.cpu_sample_size], rows[settings.cpu_sample_size :][:EVAL_TEXTS]
+    train = windowed(train, settings.sequence_length, args.train_window, settings.mask_handles_and_links)
     num_classes = config.data.contract().num_classes
     if num_classes != 2:
         raise SystemExit("the probe scores log-odds: it needs a two-class contract")
@@ -134,8 +180,16 @@ def main() -> None:
     ngrams, classes = log_odds(args.ngrams, all_texts)
     unread = unread_share(all_texts, settings.sequence_length)
 
-    def score(model, preprocessor) -> dict:
+    if args.keep:  # what an offline ensemble of kept runs needs besides their log-odds
+        args.keep.mkdir(parents=True, exist_ok=True)
+        np.savez(args.keep / "scored.npz", ngrams=ngrams, unread=unread, classes=np.asarray(classes))
+        truth = {key: [label for _, label in labelled] for key, labelled in sets.items()}
+        (args.keep / "truth.json").write_text(json.dumps(truth), encoding="utf-8")
+
+    def score(model, preprocessor, keep_as: str | None = None) -> dict:
         encoder = encoder_log_odds(model, preprocessor, all_texts)
+        if args.keep and keep_as:
+            np.save(args.keep / f"{keep_as}-log-odds.npy", encoder)
         row, start = {"encoder": {}, "combined": {}}, 0
         for key, labelled in sets.items():
             truth, end = [label for _, label in labelled], start + len(labelled)
@@ -166,9 +220,12 @@ def main() -> None:
         run = {"seed": seed, "train_seconds": round(time.monotonic() - trained, 1), "by_share": []}
         fine_tuned = model.get_weights()
         fine_tuned_weights.append(fine_tuned)
+        if args.keep:
+            np.savez(args.keep / f"seed-{seed}-weights.npz", *fine_tuned)
         for share in args.shares:
             model.set_weights(weight_averaging.averaged(keeper.start_weights, fine_tuned, share))
-            run["by_share"].append({"fine_tuned_share": share, **score(model, preprocessor)})
+            kept = f"seed-{seed}" if share == 1 else None
+            run["by_share"].append({"fine_tuned_share": share, **score(model, preprocessor, kept)})
             print(json.dumps({"seed": seed, **run["by_share"][-1]}), flush=True)
         runs.append(run)
     soup = None
@@ -182,6 +239,7 @@ def main() -> None:
         "recipe": {
             "overrides": overrides,
             "train_texts": len(train),
+            "train_window": args.train_window,
             "eval_texts": len(held_out),
             "seed": SEED,
         },

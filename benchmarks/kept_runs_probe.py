@@ -1,0 +1,101 @@
+"""Do fine-tunes of different recipes or seeds, combined, beat each alone? Scored offline.
+
+Reads the runs `benchmarks/weight_averaging_probe.py --keep DIR` kept (each run's encoder
+log-odds on every scored set, the n-grams' log-odds, the unread shares, the truth; all kept
+by one probe build, so the rows line up) and scores, as balanced accuracy on exactly the
+probe's sets, the combined model (components/combined_export.py's rule: the n-grams weigh
+the share of each text beyond the encoder's window) for:
+
+- each run alone (a check: it must equal the probe's own figure), and
+- each ensemble of two or more kept runs: the mean of their encoder log-odds. Serving one
+  costs one encoder call per member; a soup of the same runs (their weights averaged)
+  costs one, and the probe scores that for runs of one recipe.
+
+No training and no model here: the log-odds are the probe's. Combinations are many and the
+rows few, so the best is an upper bound; choose on `tweets_dev`, report on the rest.
+
+    python -m benchmarks.kept_runs_probe --keep KEEP/default KEEP/all-rt \\
+        --output benchmarks/results/encoder-kept-runs-ensembles.json
+"""
+
+import argparse
+import itertools
+import json
+import pathlib
+
+import numpy as np
+
+from benchmarks.encoder_bench import TARGETS, balanced_accuracy
+from benchmarks.ensemble_probe import by_sign
+
+
+def kept_runs(folders: list[pathlib.Path]) -> tuple[dict[str, np.ndarray], dict, dict[str, list[str]]]:
+    """({"<folder>/seed-N": encoder log-odds}, the scored arrays, the truth) of the folders;
+    refused when they were not kept on the same rows."""
+    runs, scored, truth = {}, None, None
+    for folder in folders:
+        with np.load(folder / "scored.npz") as arrays:
+            here = {key: arrays[key] for key in arrays.files}
+        here_truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))
+        if scored is None:
+            scored, truth = here, here_truth
+        elif here_truth != truth or not np.array_equal(here["unread"], scored["unread"]):
+            raise SystemExit(
+                f"{folder}: kept on other rows than {folders[0]}; keep both with one probe build"
+            )
+        for path in sorted(folder.glob("seed-*-log-odds.npy")):
+            runs[f"{folder.name}/{path.name.removesuffix('-log-odds.npy')}"] = np.load(path)
+    if not runs:
+        raise SystemExit(f"no kept runs in {', '.join(map(str, folders))}: run the probe with --keep")
+    return runs, scored, truth
+
+
+def score(encoder: np.ndarray, scored: dict, truth: dict[str, list[str]]) -> dict:
+    """Balanced accuracy of the combined model per set, and whether the targets are met."""
+    classes = [str(name) for name in scored["classes"]]
+    unread = scored["unread"]
+    combined = unread * scored["ngrams"] + (1 - unread) * encoder
+    row, start = {}, 0
+    for key, labels in truth.items():
+        end = start + len(labels)
+        row[key] = balanced_accuracy(labels, by_sign(combined[start:end], classes))
+        start = end
+    row["targets_met"] = all(key in row and row[key] >= floor for key, floor in TARGETS.items())
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--keep", type=pathlib.Path, nargs="+", required=True, help="The probe's --keep folders."
+    )
+    parser.add_argument("--output", type=pathlib.Path, required=True)
+    args = parser.parse_args()
+    runs, scored, truth = kept_runs(args.keep)
+    names = sorted(runs)
+    alone = {name: score(runs[name], scored, truth) for name in names}
+    ensembles = [
+        {"members": list(members), **score(np.mean([runs[name] for name in members], axis=0), scored, truth)}
+        for size in range(2, len(names) + 1)
+        for members in itertools.combinations(names, size)
+    ]
+    for row in ensembles:
+        print(json.dumps(row))
+    result = {
+        "benchmark": "ensembles of kept fine-tunes, the combined model's rule (issue 16)",
+        "metric": "balanced accuracy",
+        "ensemble": "mean of the members' encoder log-odds, then the n-grams weigh the unread share",
+        "keep": [str(folder) for folder in args.keep],
+        "alone": alone,
+        "ensembles": ensembles,
+        "examples": {key: len(labels) for key, labels in truth.items()},
+        "targets": TARGETS,
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
