@@ -29,17 +29,14 @@ from components.encoder_export import EncoderExportModule
 from components.text_features import TextFeatures
 
 NGRAM_WEIGHT_KEY = "ngram_weight"
-# Probabilities are floored here before their logarithm (a float32 softmax underflows only
-# for logit gaps beyond about 87, far outside what these models produce).
-PROBABILITY_FLOOR = 1e-30
 
 
 def combine_scores(ngram_scores: tf.Tensor, encoder_scores: tf.Tensor, weight: tf.Tensor) -> tf.Tensor:
     """softmax(w * log p_ngrams + (1 - w) * log p_encoder), per text ([texts, classes])."""
     weight = tf.expand_dims(weight, -1)
-    log_probabilities = weight * tf.math.log(tf.maximum(ngram_scores, PROBABILITY_FLOOR)) + (
+    log_probabilities = weight * encoder_model.log_probabilities(ngram_scores) + (
         1.0 - weight
-    ) * tf.math.log(tf.maximum(encoder_scores, PROBABILITY_FLOOR))
+    ) * encoder_model.log_probabilities(encoder_scores)
     return tf.nn.softmax(log_probabilities, axis=-1)
 
 

@@ -11,12 +11,22 @@ log-odds against the others (as components/explain.py explains the n-gram model)
 
 up to the error of the Riemann sum over `IG_STEPS` points (midpoint rule); export checks
 that error on the warm-up texts (`COMPLETENESS_TOLERANCE`). The outputs are the n-gram
-model's (serving/explanations.py), each word piece being its own "n-gram".
+model's (serving/explanations.py), each word piece being its own "n-gram". An ensemble's
+(components/encoder_ensemble.py) are the mean of its members': its log-odds are theirs
+averaged, and integrated gradients are linear in the function explained.
 """
 
 import tensorflow as tf
 
-from components import encoder_model, explain
+from components import encoder_ensemble, encoder_model, explain
+
+# An ensemble's explanation averages these of its members' (the tokens are the same).
+AVERAGED_KEYS = (
+    explain.ATTRIBUTIONS_KEY,
+    explain.NGRAM_ATTRIBUTIONS_KEY,
+    explain.BASE_VALUES_KEY,
+    explain.LOG_ODDS_KEY,
+)
 
 IG_STEPS = 32
 # Largest |base value + sum of attributions - log-odds| allowed on the warm-up texts, in nats.
@@ -52,12 +62,23 @@ def explain_batch(model, preprocessor, text: tf.Tensor, num_classes: int, steps:
     """The explanation outputs of serving/explanations.py for a batch of texts (graph-friendly).
 
     Args:
-      model: the encoder model (components/encoder_model.py).
+      model: the encoder model (components/encoder_model.py), or an ensemble of them.
       preprocessor: its text preprocessor (the tokenizer inside).
       text: [texts] strings.
       num_classes: number of classes (one gradient pass per class).
       steps: points on the path from the baseline to the text.
     """
+    parts = [
+        _explain_member(member, preprocessor, text, num_classes, steps)
+        for member in encoder_ensemble.members(model)
+    ]
+    return {
+        **parts[0],
+        **{key: tf.add_n([part[key] for part in parts]) / len(parts) for key in AVERAGED_KEYS},
+    }
+
+
+def _explain_member(model, preprocessor, text: tf.Tensor, num_classes: int, steps: int) -> dict:
     inputs = preprocessor(text)
     padding_mask = tf.cast(inputs[encoder_model.PADDING_MASK_KEY], tf.int32)
     longest = tf.reduce_max(tf.reduce_sum(padding_mask, axis=1))  # padding beyond it changes nothing

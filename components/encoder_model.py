@@ -47,6 +47,9 @@ SERVING_TF_TEXT_OPS = frozenset(
 HEAD_INIT_STDDEV = 0.02
 # The softmax head's layer name (components/linear_probe.py fits it; encoder_explain reads it).
 HEAD_LAYER = "head"
+# Probabilities are floored here before their logarithm (a float32 softmax underflows only
+# for logit gaps beyond about 87, far outside what these models produce).
+PROBABILITY_FLOOR = 1e-30
 
 
 class EncoderUnavailableError(RuntimeError):
@@ -125,6 +128,11 @@ def unread_share(preprocessor, text):
         pieces = tf.ragged.constant(pieces, dtype=tf.int32)
     pieces = tf.cast(pieces.row_lengths() + 2, tf.float32)
     return tf.clip_by_value(1.0 - float(preprocessor.sequence_length) / pieces, 0.0, 1.0)
+
+
+def log_probabilities(probabilities):
+    """log p in float32, p floored at PROBABILITY_FLOOR (to mix models' probabilities)."""
+    return keras.ops.log(keras.ops.maximum(keras.ops.cast(probabilities, "float32"), PROBABILITY_FLOOR))
 
 
 def build_encoder_model(weights: str, num_classes: int, dtype_policy: str = "float32") -> keras.Model:

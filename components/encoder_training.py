@@ -13,7 +13,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from components import devices, encoder_model, linear_probe, sanity_checks, training, weight_averaging
+from components import (
+    devices,
+    encoder_ensemble,
+    encoder_model,
+    linear_probe,
+    sanity_checks,
+    training,
+    weight_averaging,
+)
 from components.encoder_features import ENCODER_TEXT_KEY
 from components.encoder_model import PADDING_MASK_KEY
 from components.hyperparameters import EncoderHyperparameters
@@ -269,6 +277,32 @@ def train_soup(
     if len(runs) > 1:
         model.set_weights(weight_averaging.uniform_soup(runs))
     return model, preprocessor
+
+
+def train_ensemble(
+    train_texts: tf.data.Dataset,
+    eval_texts: tf.data.Dataset,
+    hparams: EncoderHyperparameters,
+    num_classes: int,
+    log_dir: str,
+    **options,
+) -> tuple[keras.Model, object]:
+    """`hparams.ensemble_size` models by `train_soup` (each its own heads and data orders;
+    TensorBoard logs under log_dir/member-N), exported together as a deep ensemble
+    (components/encoder_ensemble.py). One member: it as it is.
+
+    Returns:
+      (the ensemble, or the one model; its text preprocessor).
+    """
+    size = hparams.ensemble_size
+    trained = []
+    for member in range(1, size + 1):
+        member_dir = log_dir if size == 1 else os.path.join(log_dir, f"member-{member}")
+        if size > 1:
+            logging.info("Ensemble: member %d of %d", member, size)
+        model, preprocessor = train_soup(train_texts, eval_texts, hparams, num_classes, member_dir, **options)
+        trained.append(model)
+    return (encoder_ensemble.EncoderEnsemble(trained) if size > 1 else trained[0]), preprocessor
 
 
 class _EpochLogger(keras.callbacks.Callback):

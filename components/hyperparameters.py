@@ -47,6 +47,10 @@ class EncoderHyperparameters:
         order, whose weights are averaged into the exported encoder (a uniform model
         soup, components/weight_averaging.py); 1: one fine-tune. Costs that many times
         the training.
+      ensemble_size: fine-tunes (each a soup of `soup_size`), each with its own head and
+        data order, all exported: the model's class probabilities are the renormalised
+        geometric mean of theirs (a deep ensemble, components/encoder_ensemble.py); 1: one.
+        Costs that many times the training, and the encoder's serving and explanation time.
       mask_handles_and_links: replace user handles and links by "@user" and "http" before
         tokenising, in training and in the exported model, as TweetEval's models read
         tweets (components/social_text.py).
@@ -70,6 +74,7 @@ class EncoderHyperparameters:
     frozen_layers: int = 0
     layer_decay: float = 1.0
     soup_size: int = 1
+    ensemble_size: int = 1
     weigh_by_read_share: bool = False
     mask_handles_and_links: bool = True
 

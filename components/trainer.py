@@ -110,7 +110,7 @@ def _run_encoder(
     ngram_model = (
         _train_ngrams(fn_args, hparams, contract, tf_transform_output) if settings.with_ngrams else None
     )
-    model, preprocessor = encoder_training.train_soup(
+    model, preprocessor = encoder_training.train_ensemble(
         dataset(fn_args.train_files, shuffle=True),
         dataset(fn_args.eval_files, shuffle=False),
         settings,

@@ -299,6 +299,13 @@ class EncoderConfig(_Section):
         description="Fine-tunes (each its own head and data order) averaged into the exported "
         "encoder, a uniform model soup; 1: one fine-tune. Training costs that many times as long.",
     )
+    ensemble_size: int = Field(
+        _ENCODER.ensemble_size,
+        ge=1,
+        description="Fine-tunes (each its own head and data order) all exported, their class "
+        "probabilities combined (renormalised geometric mean), a deep ensemble; 1: one. Training, "
+        "serving and explaining the encoder cost that many times as much.",
+    )
     weigh_by_read_share: bool = Field(
         _ENCODER.weigh_by_read_share,
         description="Weigh each training text by the share of it the encoder reads, its weight in the "

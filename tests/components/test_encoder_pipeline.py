@@ -27,6 +27,9 @@ ENCODER_RUN = (
     "training.encoder.cpu_sample_size=192",
     "training.encoder.epochs=2",
     "training.encoder.learning_rate=1e-4",
+    # Two members: the ensemble's path (components/encoder_ensemble.py) end to end, each
+    # member the single fine-tune every other setting describes.
+    "training.encoder.ensemble_size=2",
     # Floors far below chance: 192 CPU examples teach the encoder little (eval accuracy
     # 0.54-0.7 on 80 rows, run to run); this test is the path end to end, and the blessing
     # rules are tested on the n-gram model.
@@ -65,6 +68,14 @@ def test_the_encoder_run_is_blessed_and_pushed(encoder_run, pushed):
     assert {component["state"] for component in summary["components"]} == {"complete"}
     assert summary["golden_metrics"]["overall"]["examples"] == 1000
     assert (pushed / "saved_model.pb").is_file()
+
+
+def test_each_member_of_the_ensemble_was_fine_tuned_and_logged(encoder_run):
+    config, _ = encoder_run
+    (run_dir,) = (config.pipeline_root / "Trainer" / "model_run").iterdir()
+    # train/ and validation/ are the n-gram model's (training.encoder.with_ngrams).
+    assert sorted(path.name for path in run_dir.iterdir()) == ["member-1", "member-2", "train", "validation"]
+    assert all(any((run_dir / member).rglob("events.out.tfevents.*")) for member in ("member-1", "member-2"))
 
 
 def test_the_export_has_the_ngram_models_signatures(pushed):
