@@ -7,9 +7,12 @@ probe's sets, the combined model (components/combined_export.py's rule: the n-gr
 the share of each text beyond the encoder's window) for:
 
 - each run alone (a check: it must equal the probe's own figure), and
-- each ensemble of two or more kept runs: the mean of their encoder log-odds. Serving one
-  costs one encoder call per member; a soup of the same runs (their weights averaged)
-  costs one, and the probe scores that for runs of one recipe.
+- each ensemble of two or more kept runs: the mean of their encoder log-odds, what
+  `training.encoder.ensemble_size` exports (components/encoder_ensemble.py). Serving one
+  costs one encoder call per member;
+- with `--soups WORKSPACE` (the probe's workspace, for its texts), each uniform soup of two
+  or more runs of one folder, their weights averaged (`soup_size`), which costs one call:
+  the same members, combined in weight space instead.
 
 No training and no model here: the log-odds are the probe's. Combinations are many and the
 rows few, so the best is an upper bound; choose on `tweets_dev`, report on the rest.
@@ -25,8 +28,10 @@ import pathlib
 
 import numpy as np
 
+from benchmarks import datasets
 from benchmarks.encoder_bench import TARGETS, balanced_accuracy
 from benchmarks.ensemble_probe import by_sign
+from polarity import cli
 
 
 def kept_runs(folders: list[pathlib.Path]) -> tuple[dict[str, np.ndarray], dict, dict[str, list[str]]]:
@@ -64,6 +69,45 @@ def score(encoder: np.ndarray, scored: dict, truth: dict[str, list[str]]) -> dic
     return row
 
 
+def soups(
+    folders: list[pathlib.Path], workspace: pathlib.Path, overrides: list[str], truth: dict, scored: dict
+) -> list[dict]:
+    """The uniform soup of each combination of two or more kept runs, scored (keep only runs
+    of one recipe in `folders`: a soup's members start from one pretrained encoder)."""
+    from benchmarks.encoder_bench import COMMON, scored_sets, tweets_dev
+    from benchmarks.weight_averaging_probe import encoder_log_odds
+    from components import encoder_model, weight_averaging
+    from polarity.config import load_config
+
+    config = load_config(overrides=[*COMMON, "training.model=encoder", *overrides], workspace=workspace)
+    settings = config.training.encoder
+    sets = scored_sets(config, datasets.default_cache_dir())
+    sets["tweets_dev"] = [(row.text, row.label) for row in tweets_dev(datasets.default_cache_dir())]
+    if {key: [label for _, label in rows] for key, rows in sets.items()} != truth:
+        raise SystemExit(f"{workspace}: its scored sets are not the kept ones")
+    texts = [text for rows in sets.values() for text, _ in rows]
+    weights = encoder_model.weights_dir()
+    model = encoder_model.build_encoder_model(weights, num_classes=2)
+    preprocessor = encoder_model.build_preprocessor(
+        weights, settings.sequence_length, settings.mask_handles_and_links
+    )
+    kept = {}
+    for folder in folders:
+        for path in sorted(folder.glob("seed-*-weights.npz")):
+            with np.load(path) as arrays:
+                kept[f"{folder.name}/{path.name.removesuffix('-weights.npz')}"] = [
+                    arrays[f"arr_{index}"] for index in range(len(arrays.files))
+                ]
+    rows = []
+    for size in range(2, len(kept) + 1):
+        for members in itertools.combinations(sorted(kept), size):
+            model.set_weights(weight_averaging.uniform_soup([kept[name] for name in members]))
+            encoder = encoder_log_odds(model, preprocessor, texts)
+            rows.append({"members": list(members), **score(encoder, scored, truth)})
+            print(json.dumps({"soup": rows[-1]}), flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -72,6 +116,14 @@ def main() -> None:
         "--keep", type=pathlib.Path, nargs="+", required=True, help="The probe's --keep folders."
     )
     parser.add_argument("--output", type=pathlib.Path, required=True)
+    parser.add_argument(
+        "--soups",
+        type=pathlib.Path,
+        metavar="WORKSPACE",
+        help="Also score each soup of the kept runs (give only one recipe's folders); the "
+        "probe's workspace (for the texts); give the probe's --set too (sequence_length).",
+    )
+    cli.add_overrides_flag(parser)
     args = parser.parse_args()
     runs, scored, truth = kept_runs(args.keep)
     names = sorted(runs)
@@ -83,6 +135,7 @@ def main() -> None:
     ]
     for row in ensembles:
         print(json.dumps(row))
+    soup_rows = soups(args.keep, args.soups, args.overrides, truth, scored) if args.soups else None
     result = {
         "benchmark": "ensembles of kept fine-tunes, the combined model's rule (issue 16)",
         "metric": "balanced accuracy",
@@ -90,6 +143,7 @@ def main() -> None:
         "keep": [str(folder) for folder in args.keep],
         "alone": alone,
         "ensembles": ensembles,
+        "soups": soup_rows,
         "examples": {key: len(labels) for key, labels in truth.items()},
         "targets": TARGETS,
     }
