@@ -268,10 +268,7 @@ def train_soup(
       (the model holding the soup's weights, its text preprocessor).
     """
     runs = []
-    for run in range(1, hparams.soup_size + 1):
-        run_dir = log_dir if hparams.soup_size == 1 else os.path.join(log_dir, f"fine-tune-{run}")
-        if hparams.soup_size > 1:
-            logging.info("Model soup: fine-tune %d of %d", run, hparams.soup_size)
+    for run_dir in _run_dirs(log_dir, hparams.soup_size, "fine-tune", "Model soup: fine-tune"):
         model, preprocessor = train_encoder(train_texts, eval_texts, hparams, num_classes, run_dir, **options)
         runs.append(model.get_weights())
     if len(runs) > 1:
@@ -294,15 +291,20 @@ def train_ensemble(
     Returns:
       (the ensemble, or the one model; its text preprocessor).
     """
-    size = hparams.ensemble_size
     trained = []
-    for member in range(1, size + 1):
-        member_dir = log_dir if size == 1 else os.path.join(log_dir, f"member-{member}")
-        if size > 1:
-            logging.info("Ensemble: member %d of %d", member, size)
+    for member_dir in _run_dirs(log_dir, hparams.ensemble_size, "member", "Ensemble: member"):
         model, preprocessor = train_soup(train_texts, eval_texts, hparams, num_classes, member_dir, **options)
         trained.append(model)
-    return (encoder_ensemble.EncoderEnsemble(trained) if size > 1 else trained[0]), preprocessor
+    return (encoder_ensemble.EncoderEnsemble(trained) if len(trained) > 1 else trained[0]), preprocessor
+
+
+def _run_dirs(log_dir: str, count: int, prefix: str, label: str):
+    """The TensorBoard directory of each of `count` runs: log_dir for one run, else
+    log_dir/<prefix>-N, each logged ("<label> N of count") as it starts."""
+    for run in range(1, count + 1):
+        if count > 1:
+            logging.info("%s %d of %d", label, run, count)
+        yield log_dir if count == 1 else os.path.join(log_dir, f"{prefix}-{run}")
 
 
 class _EpochLogger(keras.callbacks.Callback):
