@@ -88,9 +88,15 @@ def scored_sets(config, cache_dir: pathlib.Path) -> dict[str, list[tuple[str, st
 
 
 def run_family(
-    family: str, workspace: pathlib.Path, rows: int | None, overrides: Sequence[str], tweets
+    family: str,
+    workspace: pathlib.Path,
+    rows: int | None,
+    overrides: Sequence[str],
+    tweets: Sequence[datasets.Row],
+    dev: Sequence[datasets.Row] = (),
 ) -> dict:
-    """One pipeline run of a model family and its scores."""
+    """One pipeline run of a model family and its scores (the test tweets; `dev`, the tweets
+    recipes are chosen on, as `tweets_dev` when given)."""
     from pipelines.local_runner import run_local
     from polarity import data, metadata, report, schema
     from polarity.config import load_config
@@ -115,7 +121,15 @@ def run_family(
         [row.label for row in tweets], predict_polarity(model_dir, [row.text for row in tweets])
     )
     result["tweets_predict_seconds"] = round(time.monotonic() - started, 1)
-    result["examples"] = {"tweets": len(tweets), **{k: len(v) for k, v in golden.items()}}
+    if dev:
+        result["tweets_dev"] = balanced_accuracy(
+            [row.label for row in dev], predict_polarity(model_dir, [row.text for row in dev])
+        )
+    result["examples"] = {
+        "tweets": len(tweets),
+        **({"tweets_dev": len(dev)} if dev else {}),
+        **{k: len(v) for k, v in golden.items()},
+    }
     result["targets_met"] = {key: result[key] >= floor for key, floor in TARGETS.items()}
     return result
 
@@ -141,13 +155,14 @@ def main() -> None:
     started = time.monotonic()
     env = environment()
     tweets = tweets_binary(args.cache_dir)
+    dev = tweets_dev(args.cache_dir)
     results = {}
     for family in args.families:
         # Encoder settings go to the encoder run only; the n-gram run keeps its defaults.
         overrides = [
             o for o in args.overrides if family == "encoder" or not o.startswith("training.encoder.")
         ]
-        results[family] = run_family(family, workspace / family, args.rows, overrides, tweets)
+        results[family] = run_family(family, workspace / family, args.rows, overrides, tweets, dev)
     result = {
         "benchmark": "encoder",
         "issue": 16,
