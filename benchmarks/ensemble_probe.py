@@ -46,6 +46,24 @@ def by_sign(values: np.ndarray, classes: list[str]) -> list[str]:
     return [classes[1] if value > 0 else classes[0] for value in values]
 
 
+def read_share_combination(encoder: np.ndarray, ngrams: np.ndarray, unread: np.ndarray) -> np.ndarray:
+    """The exported combined model's log-odds (components/combined_export.py): the n-grams
+    weigh the share of each text beyond the encoder's window, the encoder the rest."""
+    return unread * ngrams + (1 - unread) * encoder
+
+
+def scores_by_set(values: np.ndarray, truth: dict[str, list[str]], classes: list[str]) -> dict:
+    """Balanced accuracy of log-odds laid out set after set, in `truth`'s order, per set,
+    and whether issue 16's targets are all met (a target whose set is absent is not)."""
+    row, start = {}, 0
+    for key, labels in truth.items():
+        end = start + len(labels)
+        row[key] = balanced_accuracy(labels, by_sign(values[start:end], classes))
+        start = end
+    row["targets_met"] = all(key in row and row[key] >= floor for key, floor in TARGETS.items())
+    return row
+
+
 def log_odds(model_dir: pathlib.Path, texts: list[str]) -> tuple[np.ndarray, list[str]]:
     """Each text's log(p(second class) / p(first class)) from `predict_text`, and the class names."""
     import tensorflow as tf

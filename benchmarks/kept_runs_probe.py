@@ -29,8 +29,8 @@ import pathlib
 import numpy as np
 
 from benchmarks import datasets
-from benchmarks.encoder_bench import TARGETS, balanced_accuracy
-from benchmarks.ensemble_probe import by_sign
+from benchmarks.encoder_bench import TARGETS
+from benchmarks.ensemble_probe import read_share_combination, scores_by_set
 from polarity import cli
 
 
@@ -58,15 +58,8 @@ def kept_runs(folders: list[pathlib.Path]) -> tuple[dict[str, np.ndarray], dict,
 def score(encoder: np.ndarray, scored: dict, truth: dict[str, list[str]]) -> dict:
     """Balanced accuracy of the combined model per set, and whether the targets are met."""
     classes = [str(name) for name in scored["classes"]]
-    unread = scored["unread"]
-    combined = unread * scored["ngrams"] + (1 - unread) * encoder
-    row, start = {}, 0
-    for key, labels in truth.items():
-        end = start + len(labels)
-        row[key] = balanced_accuracy(labels, by_sign(combined[start:end], classes))
-        start = end
-    row["targets_met"] = all(key in row and row[key] >= floor for key, floor in TARGETS.items())
-    return row
+    combined = read_share_combination(encoder, scored["ngrams"], scored["unread"])
+    return scores_by_set(combined, truth, classes)
 
 
 def soups(

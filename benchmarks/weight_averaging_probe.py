@@ -44,12 +44,18 @@ from benchmarks import datasets
 from benchmarks.encoder_bench import (
     COMMON,
     TARGETS,
-    balanced_accuracy,
     environment,
     scored_sets,
     tweets_dev,
 )
-from benchmarks.ensemble_probe import BATCH, binary_log_odds, by_sign, log_odds, unread_share
+from benchmarks.ensemble_probe import (
+    BATCH,
+    binary_log_odds,
+    log_odds,
+    read_share_combination,
+    scores_by_set,
+    unread_share,
+)
 from polarity import cli
 
 SHARES = tuple(round(step / 10, 1) for step in range(11))
@@ -179,27 +185,21 @@ def main() -> None:
     all_texts = [text for labelled in sets.values() for text, _ in labelled]
     ngrams, classes = log_odds(args.ngrams, all_texts)
     unread = unread_share(all_texts, settings.sequence_length)
+    truth = {key: [label for _, label in labelled] for key, labelled in sets.items()}
 
     if args.keep:  # what an offline ensemble of kept runs needs besides their log-odds
         args.keep.mkdir(parents=True, exist_ok=True)
         np.savez(args.keep / "scored.npz", ngrams=ngrams, unread=unread, classes=np.asarray(classes))
-        truth = {key: [label for _, label in labelled] for key, labelled in sets.items()}
         (args.keep / "truth.json").write_text(json.dumps(truth), encoding="utf-8")
 
     def score(model, preprocessor, keep_as: str | None = None) -> dict:
         encoder = encoder_log_odds(model, preprocessor, all_texts)
         if args.keep and keep_as:
             np.save(args.keep / f"{keep_as}-log-odds.npy", encoder)
-        row, start = {"encoder": {}, "combined": {}}, 0
-        for key, labelled in sets.items():
-            truth, end = [label for _, label in labelled], start + len(labelled)
-            combined = unread[start:end] * ngrams[start:end] + (1 - unread[start:end]) * encoder[start:end]
-            for name, values in (("encoder", encoder[start:end]), ("combined", combined)):
-                row[name][key] = balanced_accuracy(truth, by_sign(values, classes))
-            start = end
-        for name in ("encoder", "combined"):
-            row[name]["targets_met"] = all(row[name][key] >= floor for key, floor in TARGETS.items())
-        return row
+        return {
+            "encoder": scores_by_set(encoder, truth, classes),
+            "combined": scores_by_set(read_share_combination(encoder, ngrams, unread), truth, classes),
+        }
 
     runs, fine_tuned_weights = [], []
     for seed in args.seeds:
