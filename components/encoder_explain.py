@@ -20,13 +20,8 @@ import tensorflow as tf
 
 from components import encoder_ensemble, encoder_model, explain
 
-# An ensemble's explanation averages these of its members' (the tokens are the same).
-AVERAGED_KEYS = (
-    explain.ATTRIBUTIONS_KEY,
-    explain.NGRAM_ATTRIBUTIONS_KEY,
-    explain.BASE_VALUES_KEY,
-    explain.LOG_ODDS_KEY,
-)
+# An ensemble's explanation averages these of its members' (the word pieces are the same).
+AVERAGED_KEYS = (explain.ATTRIBUTIONS_KEY, explain.BASE_VALUES_KEY, explain.LOG_ODDS_KEY)
 
 IG_STEPS = 32
 # Largest |base value + sum of attributions - log-odds| allowed on the warm-up texts, in nats.
@@ -68,22 +63,32 @@ def explain_batch(model, preprocessor, text: tf.Tensor, num_classes: int, steps:
       num_classes: number of classes (one gradient pass per class).
       steps: points on the path from the baseline to the text.
     """
-    parts = [
-        _explain_member(member, preprocessor, text, num_classes, steps)
-        for member in encoder_ensemble.members(model)
-    ]
+    pieces = _word_pieces(preprocessor, text)  # once: every member reads the same pieces
+    parts = [_attributions(member, pieces, num_classes, steps) for member in encoder_ensemble.members(model)]
+    if len(parts) > 1:
+        parts[0] = {key: tf.add_n([part[key] for part in parts]) / len(parts) for key in AVERAGED_KEYS}
+    tokens = tf.ragged.boolean_mask(pieces["tokens"], pieces["content"])
+    attributions = tf.ragged.boolean_mask(parts[0][explain.ATTRIBUTIONS_KEY], pieces["content"])
+    dense_tokens, dense_attributions = tokens.to_tensor(""), attributions.to_tensor(0.0)
     return {
-        **parts[0],
-        **{key: tf.add_n([part[key] for part in parts]) / len(parts) for key in AVERAGED_KEYS},
+        explain.TOKENS_KEY: dense_tokens,
+        explain.TOKEN_COUNT_KEY: tokens.row_lengths(),
+        explain.ATTRIBUTIONS_KEY: dense_attributions,
+        explain.NGRAMS_KEY: dense_tokens,
+        explain.NGRAM_COUNT_KEY: tokens.row_lengths(),
+        explain.NGRAM_ATTRIBUTIONS_KEY: dense_attributions,
+        explain.BASE_VALUES_KEY: parts[0][explain.BASE_VALUES_KEY],
+        explain.LOG_ODDS_KEY: parts[0][explain.LOG_ODDS_KEY],
     }
 
 
-def _explain_member(model, preprocessor, text: tf.Tensor, num_classes: int, steps: int) -> dict:
+def _word_pieces(preprocessor, text: tf.Tensor) -> dict:
+    """The texts' encoder inputs cut to the longest text (padding beyond it changes nothing),
+    each piece's string, and which pieces are content (not [CLS], [SEP] or padding)."""
     inputs = preprocessor(text)
     padding_mask = tf.cast(inputs[encoder_model.PADDING_MASK_KEY], tf.int32)
-    longest = tf.reduce_max(tf.reduce_sum(padding_mask, axis=1))  # padding beyond it changes nothing
+    longest = tf.reduce_max(tf.reduce_sum(padding_mask, axis=1))
     token_ids = inputs[encoder_model.TOKEN_IDS_KEY][:, :longest]
-    segment_ids = inputs[encoder_model.SEGMENT_IDS_KEY][:, :longest]
     padding_mask = padding_mask[:, :longest]
     tokenizer = preprocessor.tokenizer
     special = (
@@ -91,8 +96,22 @@ def _explain_member(model, preprocessor, text: tf.Tensor, num_classes: int, step
         | tf.equal(token_ids, tokenizer.sep_token_id)
         | tf.equal(padding_mask, 0)
     )
+    return {
+        "token_ids": token_ids,
+        "segment_ids": inputs[encoder_model.SEGMENT_IDS_KEY][:, :longest],
+        "padding_mask": padding_mask,
+        "special": special,
+        "content": tf.logical_not(special),
+        "tokens": tf.gather(tf.constant(tokenizer.get_vocabulary()), token_ids),
+    }
+
+
+def _attributions(model, pieces: dict, num_classes: int, steps: int) -> dict:
+    """One model's attributions [batch, length, classes] of every piece (zero where special),
+    base values and log-odds."""
+    token_ids, segment_ids, padding_mask = pieces["token_ids"], pieces["segment_ids"], pieces["padding_mask"]
     embeddings = encoder_model.backbone(model).token_embedding(token_ids)
-    baseline = tf.where(tf.expand_dims(special, -1), embeddings, tf.zeros_like(embeddings))
+    baseline = tf.where(tf.expand_dims(pieces["special"], -1), embeddings, tf.zeros_like(embeddings))
     alphas = (tf.range(steps, dtype=tf.float32) + 0.5) / steps
     batch, length, width = tf.shape(embeddings)[0], tf.shape(embeddings)[1], tf.shape(embeddings)[2]
     delta = tf.cast(embeddings - baseline, tf.float32)
@@ -117,22 +136,10 @@ def _explain_member(model, preprocessor, text: tf.Tensor, num_classes: int, step
         )
         attributions.append(tf.reduce_sum(gradient * delta, axis=-1))
     del tape
-    attributions = tf.stack(attributions, axis=-1)  # [batch, length, classes]
-    content = tf.logical_not(special)
-    vocabulary = tf.constant(tokenizer.get_vocabulary())
-    tokens = tf.ragged.boolean_mask(tf.gather(vocabulary, token_ids), content)
-    token_attributions = tf.ragged.boolean_mask(attributions, content)
     logits = logits_from_token_embeddings(model, embeddings, segment_ids, padding_mask)
     base_logits = logits_from_token_embeddings(model, baseline, segment_ids, padding_mask)
-    dense_tokens = tokens.to_tensor("")
-    dense_attributions = token_attributions.to_tensor(0.0)
     return {
-        explain.TOKENS_KEY: dense_tokens,
-        explain.TOKEN_COUNT_KEY: tokens.row_lengths(),
-        explain.ATTRIBUTIONS_KEY: dense_attributions,
-        explain.NGRAMS_KEY: dense_tokens,
-        explain.NGRAM_COUNT_KEY: tokens.row_lengths(),
-        explain.NGRAM_ATTRIBUTIONS_KEY: dense_attributions,
+        explain.ATTRIBUTIONS_KEY: tf.stack(attributions, axis=-1),
         explain.BASE_VALUES_KEY: log_odds(base_logits),
         explain.LOG_ODDS_KEY: log_odds(logits),
     }

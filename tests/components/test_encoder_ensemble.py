@@ -66,6 +66,9 @@ def test_the_ensemble_is_explained_by_its_members_mean_attributions(two_members)
     np.testing.assert_array_equal(explained[explain.TOKENS_KEY], parts[0][explain.TOKENS_KEY])
     for key in encoder_explain.AVERAGED_KEYS:
         np.testing.assert_allclose(explained[key], (parts[0][key] + parts[1][key]) / 2, atol=1e-6)
+    # Each word piece is its own "n-gram" (serving/explanations.py's outputs), averaged alike.
+    ngram_attributions = explained[explain.NGRAM_ATTRIBUTIONS_KEY]
+    np.testing.assert_array_equal(ngram_attributions, explained[explain.ATTRIBUTIONS_KEY])
     # The averaged log-odds are the ensemble's own, and the attributions add up to them.
     explain.check_reproduces_scores(
         explained[explain.LOG_ODDS_KEY].numpy(), ensemble(preprocessor(text)).numpy()
