@@ -143,6 +143,13 @@ def main() -> None:
         "--seeds", type=int, nargs="+", default=[SEED], help="One fine-tuning per seed (data order, head)."
     )
     parser.add_argument(
+        "--sample-seed",
+        type=int,
+        default=SEED,
+        help="Draws which span texts are trained on (and held out); default %(default)s, every "
+        "earlier probe's draw. Another seed measures how much the draw itself moves the scores.",
+    )
+    parser.add_argument(
         "--shares", type=float, nargs="+", default=SHARES, help="Fine-tuned shares to score (default 0-1)."
     )
     parser.add_argument(
@@ -173,7 +180,7 @@ def main() -> None:
         {**config.training.encoder.model_dump(), "fine_tuned_share": 1.0}
     )
     rows = span_rows(config)
-    random.Random(SEED).shuffle(rows)
+    random.Random(args.sample_seed).shuffle(rows)
     train, held_out = rows[: settings.cpu_sample_size], rows[settings.cpu_sample_size :][:EVAL_TEXTS]
     train = windowed(train, settings.sequence_length, args.train_window, settings.mask_handles_and_links)
     num_classes = config.data.contract().num_classes
@@ -241,7 +248,7 @@ def main() -> None:
             "train_texts": len(train),
             "train_window": args.train_window,
             "eval_texts": len(held_out),
-            "seed": SEED,
+            "seed": args.sample_seed,
         },
         "averaging": "share * fine-tuned weights + (1 - share) * the linear probe's start",
         "ngrams": str(args.ngrams),
