@@ -1,7 +1,8 @@
 """Fine-tunes the encoder model family on Transform's raw text; no TFX types but the data accessor.
 
 On GPUs: MirroredStrategy over all of them, mixed precision, the whole training split.
-On the CPU: the same code on a sample of `cpu_sample_size` texts, so the path runs here.
+On the CPU: the same code on a sample of `cpu_sample_size` texts, so the path runs here
+(`sample_for`: a fresh draw for each pass, from the front of the shuffled split).
 """
 
 import logging
@@ -93,7 +94,13 @@ def _dense_text(text) -> tf.Tensor:
 
 
 def sample_for(plan: devices.DevicePlan, dataset: tf.data.Dataset, batch_size: int, sample_size: int):
-    """On GPUs the whole dataset; on the CPU its first `sample_size` texts (rounded up to a batch)."""
+    """On GPUs the whole dataset; on the CPU its first `sample_size` texts (rounded up to a batch).
+
+    The Trainer's training dataset is shuffled by TFX (a 10,000-record buffer, reshuffled on
+    every pass), so each pass (each epoch, each fine-tune of a soup or an ensemble, the step
+    count) takes its own draw, mostly from the first 10,000 + `sample_size` records read: a
+    random sample of a shuffled split, not of a sorted one. The eval split is not shuffled.
+    """
     if plan.on_gpu:
         return dataset
     return dataset.take(math.ceil(sample_size / batch_size))
