@@ -21,7 +21,8 @@ averaged (Wortsman et al., "Model soups", ICML 2022; runs that start from the sa
 probe share a basin). The shares are
 scored on the very rows they are measured on, so the best row is an upper bound for a
 share chosen in advance; the default is chosen before the run (0.5, the paper's). TFX 1.21
-stack; no TFX run here (the span's CSV is read directly, shuffled with a fixed seed).
+stack; no TFX run here (the span's CSV is read directly, shuffled with a fixed seed,
+`--sample-seed`, 0 unless given).
 
     python -m benchmarks.weight_averaging_probe --workspace WS/encoder \\
         --ngrams WS/ngrams/serving/polarity/V --output benchmarks/results/weight-averaging.json \\
