@@ -67,8 +67,11 @@ def check_before_training(
     return found
 
 
-def make_text_dataset(file_pattern, data_accessor, schema, batch_size: int, shuffle: bool) -> tf.data.Dataset:
-    """Transformed examples once through, as (raw text [batch], class id [batch]) batches.
+def make_text_dataset(
+    file_pattern, data_accessor, schema, batch_size: int, shuffle: bool, seed: int | None = None
+) -> tf.data.Dataset:
+    """Transformed examples once through, as (raw text [batch], class id [batch]) batches
+    (shuffled with `seed` as `training.labelled_batches` says).
 
     Raises:
       ValueError: Transform's output holds no raw text (a transform graph from before
@@ -80,7 +83,7 @@ def make_text_dataset(file_pattern, data_accessor, schema, batch_size: int, shuf
             "(the raw text components/encoder_features.py passes through Transform); this transform "
             "graph predates it: run the pipeline again so that Transform re-runs"
         )
-    dataset = training.labelled_batches(file_pattern, data_accessor, schema, batch_size, shuffle)
+    dataset = training.labelled_batches(file_pattern, data_accessor, schema, batch_size, shuffle, seed)
     return dataset.map(
         lambda batch, label: (_dense_text(batch[ENCODER_TEXT_KEY]), tf.reshape(label, [-1])),
         num_parallel_calls=tf.data.AUTOTUNE,

@@ -131,6 +131,11 @@ class Hyperparameters:
     # the eval split.
     wide: str = "naive_bayes"
     wide_strengths: tuple[float, ...] = (1.0, 3.0, 10.0)
+    # Seeds the Trainer (`training.seed_training`): the order the training split is read
+    # in and, on the CPU, the encoder's sample of it; initial weights; dropout. The same
+    # data, settings and seed train the same model on the same CPU. None: a fresh
+    # draw each run (repeated runs differ as much as the seed makes them).
+    seed: int | None = None
     encoder: EncoderHyperparameters = EncoderHyperparameters()
 
     def __post_init__(self):
@@ -143,6 +148,8 @@ class Hyperparameters:
             raise ValueError(
                 f"training.wide_strengths: give positive values, got {list(self.wide_strengths)}"
             )
+        if self.seed is not None and not 0 <= self.seed < 2**32:
+            raise ValueError(f"training.seed: {self.seed} is not in [0, 2**32)")
         if isinstance(self.encoder, dict):
             object.__setattr__(self, "encoder", EncoderHyperparameters.from_config(self.encoder))
 

@@ -49,6 +49,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     model_name = custom_config.get(MODEL_NAME_KEY, "model")
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
     text_features = _text_features(custom_config)
+    training.seed_training(hparams.seed)
     if hparams.model == "encoder":
         _run_encoder(fn_args, hparams, contract, tf_transform_output, model_name, text_features)
         return
@@ -69,7 +70,9 @@ def _train_ngrams(fn_args, hparams: Hyperparameters, contract: DatasetContract, 
     vocab_size = features.ngram_ids(tf_transform_output.vocabulary_size_by_name(features.VOCAB_NAME))
 
     def dataset(files, shuffle):
-        return training.make_dataset(files, fn_args.data_accessor, schema, hparams.batch_size, shuffle)
+        return training.make_dataset(
+            files, fn_args.data_accessor, schema, hparams.batch_size, shuffle, hparams.seed
+        )
 
     training.check_before_training(
         dataset(fn_args.train_files, shuffle=True), hparams, vocab_size, contract.num_classes
@@ -101,7 +104,7 @@ def _run_encoder(
 
     def dataset(files, shuffle):
         return encoder_training.make_text_dataset(
-            files, fn_args.data_accessor, schema, settings.batch_size, shuffle
+            files, fn_args.data_accessor, schema, settings.batch_size, shuffle, hparams.seed
         )
 
     encoder_training.check_before_training(

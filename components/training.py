@@ -18,21 +18,37 @@ SANITY_EXAMPLES = 32
 SANITY_LABEL_SAMPLE = 512
 
 
-def labelled_batches(file_pattern, data_accessor, schema, batch_size: int, shuffle: bool) -> tf.data.Dataset:
+def seed_training(seed: int | None) -> None:
+    """Seeds Python's, NumPy's and TensorFlow's global generators (initial weights, dropout,
+    any unseeded shuffle) for `training.seed`; None leaves them as they are."""
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+
+
+def labelled_batches(
+    file_pattern, data_accessor, schema, batch_size: int, shuffle: bool, seed: int | None = None
+) -> tf.data.Dataset:
     """Transformed examples once through, as (transformed features, class id) batches:
-    what each model family's dataset maps to its own inputs."""
+    what each model family's dataset maps to its own inputs. Shuffled, TFX reshuffles on
+    each pass; `seed` makes the sequence of orders the same from run to run."""
     return data_accessor.tf_dataset_factory(
         file_pattern,
         tfxio.TensorFlowDatasetOptions(
-            batch_size=batch_size, label_key=features.CLASS_ID_KEY, num_epochs=1, shuffle=shuffle
+            batch_size=batch_size,
+            label_key=features.CLASS_ID_KEY,
+            num_epochs=1,
+            shuffle=shuffle,
+            shuffle_seed=seed,
         ),
         schema,
     )
 
 
-def make_dataset(file_pattern, data_accessor, schema, batch_size: int, shuffle: bool) -> tf.data.Dataset:
+def make_dataset(
+    file_pattern, data_accessor, schema, batch_size: int, shuffle: bool, seed: int | None = None
+) -> tf.data.Dataset:
     """Reads transformed examples once through, as (dense model inputs, class id) batches."""
-    dataset = labelled_batches(file_pattern, data_accessor, schema, batch_size, shuffle)
+    dataset = labelled_batches(file_pattern, data_accessor, schema, batch_size, shuffle, seed)
     return dataset.map(
         lambda batch, label: (dense_model_inputs(batch), tf.reshape(label, [-1])),
         num_parallel_calls=tf.data.AUTOTUNE,

@@ -360,6 +360,14 @@ class TrainingConfig(_Section):
         description="For wide=logistic: the inverse L2 strengths (scikit-learn's C) tried; "
         "the best on the eval split is kept.",
     )
+    seed: int | None = Field(
+        _HPARAMS.seed,
+        ge=0,
+        lt=2**32,
+        description="Seeds the Trainer: the order the training split is read in (and the "
+        "encoder's CPU sample of it), initial weights, dropout; the same data, settings and "
+        "seed train the same model on the same CPU. null: a fresh draw each run.",
+    )
     encoder: EncoderConfig = Field(default_factory=EncoderConfig)
 
     @pydantic.model_validator(mode="after")

@@ -88,6 +88,16 @@ def test_every_trainer_hyperparameter_is_configurable():
     assert set(Config().training.model_dump()) == trainer_names
 
 
+def test_the_training_seed_reaches_the_trainer_and_a_bad_one_is_named():
+    config = load_config(overrides=["training.seed=7"])
+    assert Hyperparameters.from_config(config.training.model_dump()).seed == 7
+    assert Config().training.seed is None  # unseeded unless asked
+    with pytest.raises(ConfigError, match=r"training\.seed: .*greater than or equal to 0.*got -1"):
+        load_config(overrides=["training.seed=-1"])
+    with pytest.raises(ValueError, match=r"training\.seed: 4294967296 is not in"):
+        Hyperparameters(seed=2**32)  # a trainer_config given at run time is checked too
+
+
 def test_yaml_file_and_overrides_apply_in_order(tmp_path):
     path = tmp_path / "polarity.yaml"
     path.write_text("training:\n  epochs: 3\nevaluation:\n  accuracy_floor: 0.7\n", encoding="utf-8")
