@@ -112,19 +112,19 @@ def run_family(
     result = {"pipeline_seconds": seconds, "blessed": summary["blessed"]}
     if family == "encoder":  # the exported model: the encoder alone, or with the n-gram model
         result["with_ngrams"] = config.training.encoder.with_ngrams
+
+    def score(labelled) -> float:
+        texts, truth = zip(*labelled, strict=True)
+        return balanced_accuracy(truth, predict_polarity(model_dir, texts))
+
     golden = golden_rows(config)
     for key, labelled in golden.items():
-        texts, truth = zip(*labelled, strict=True)
-        result[key] = balanced_accuracy(truth, predict_polarity(model_dir, texts))
+        result[key] = score(labelled)
     started = time.monotonic()
-    result["tweets"] = balanced_accuracy(
-        [row.label for row in tweets], predict_polarity(model_dir, [row.text for row in tweets])
-    )
+    result["tweets"] = score((row.text, row.label) for row in tweets)
     result["tweets_predict_seconds"] = round(time.monotonic() - started, 1)
     if dev:
-        result["tweets_dev"] = balanced_accuracy(
-            [row.label for row in dev], predict_polarity(model_dir, [row.text for row in dev])
-        )
+        result["tweets_dev"] = score((row.text, row.label) for row in dev)
     result["examples"] = {
         "tweets": len(tweets),
         **({"tweets_dev": len(dev)} if dev else {}),
