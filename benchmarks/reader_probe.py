@@ -12,10 +12,11 @@ TFX's data accessor, shuffled, seeded (`training.seed`):
   as the probes train.
 
 and scores each on the binary test tweets and the 3,000 dev tweets. `reader` and
-`pass-2 in memory` are meant to train on the same texts in the same order (a 64-text
-smoke run scored them equal; at 6,000 texts they came within half a point, not equal,
-which is not explained yet); a gap between passes is the draw of the texts. TFX 1.21
-stack (the encoder).
+`pass-2 in memory` train on the same texts in the same batches; off the reader, though,
+the learning-rate schedule is sized by the first pass's batch count, which can differ by
+a batch or two (a 64-text smoke run scored them equal; at 6,000 texts, 190 batches
+against 192, half a point apart). A gap between passes is the draw of the texts. TFX
+1.21 stack (the encoder).
 
     python -m benchmarks.reader_probe --workspace WS/encoder --seed 1 --passes 1 2 \\
         --output benchmarks/results/encoder-reader-probe.json \\
