@@ -86,8 +86,6 @@ def main() -> None:
     cli.add_overrides_flag(parser)
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import keras
-
     from benchmarks.weight_averaging_probe import encoder_log_odds, text_batches
     from components import encoder_training, training
     from components.hyperparameters import EncoderHyperparameters
@@ -133,7 +131,7 @@ def main() -> None:
 
     if contract.num_classes != 2:
         raise SystemExit("the probe scores log-odds: it needs a two-class contract")
-    keras.utils.set_random_seed(args.seed)
+    training.seed_training(args.seed)
     passes = {}
     dataset = reader().take(sample_batches)
     for number in range(1, max(args.passes, default=0) + 1):  # the reader's passes, in order
