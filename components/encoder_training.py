@@ -2,7 +2,7 @@
 
 On GPUs: MirroredStrategy over all of them, mixed precision, the whole training split.
 On the CPU: the same code on a sample of `cpu_sample_size` texts, so the path runs here
-(`sample_for`: a fresh draw for each pass, from the front of the shuffled split).
+(`sample_for`: one draw per fine-tune, from the front of the shuffled split, kept in memory).
 """
 
 import logging
@@ -96,17 +96,31 @@ def _dense_text(text) -> tf.Tensor:
     return tf.reshape(text, [-1])
 
 
-def sample_for(plan: devices.DevicePlan, dataset: tf.data.Dataset, batch_size: int, sample_size: int):
-    """On GPUs the whole dataset; on the CPU its first `sample_size` texts (rounded up to a batch).
+def sample_for(
+    plan: devices.DevicePlan,
+    dataset: tf.data.Dataset,
+    batch_size: int,
+    sample_size: int,
+    reshuffle: bool = False,
+) -> tf.data.Dataset:
+    """On GPUs the whole dataset; on the CPU one draw of its first `sample_size` texts (rounded
+    up to a batch), kept in memory: every pass over the result reads the same texts, so the
+    step count (`count_batches`) is that of the passes trained; with `reshuffle`, in a new
+    order each pass (each epoch).
 
     The Trainer's training dataset is shuffled by TFX (a 10,000-record buffer, reshuffled on
-    every pass), so each pass (each epoch, each fine-tune of a soup or an ensemble, the step
-    count) takes its own draw, mostly from the first 10,000 + `sample_size` records read: a
-    random sample of a shuffled split, not of a sorted one. The eval split is not shuffled.
+    every pass), so each call (each fine-tune of a soup or an ensemble) draws its own sample,
+    mostly from the first 10,000 + `sample_size` records read: a random sample of a shuffled
+    split, not of a sorted one. The eval split is not shuffled. On GPUs every pass reads the
+    whole split, so the count holds there too.
     """
     if plan.on_gpu:
         return dataset
-    return dataset.take(math.ceil(sample_size / batch_size))
+    batches = math.ceil(sample_size / batch_size)
+    sample = dataset.take(batches).cache()
+    if not reshuffle:
+        return sample
+    return sample.unbatch().shuffle(batches * batch_size, reshuffle_each_iteration=True).batch(batch_size)
 
 
 def tokenized(dataset: tf.data.Dataset, preprocessor, weigh_by_read_share: bool = False) -> tf.data.Dataset:
@@ -203,7 +217,7 @@ def train_encoder(
     """
     plan = plan or devices.plan_devices()
     weights = weights or encoder_model.weights_dir()
-    train_texts = sample_for(plan, train_texts, hparams.batch_size, hparams.cpu_sample_size)
+    train_texts = sample_for(plan, train_texts, hparams.batch_size, hparams.cpu_sample_size, reshuffle=True)
     eval_texts = sample_for(plan, eval_texts, hparams.batch_size, hparams.cpu_sample_size)
     preprocessor = encoder_model.build_preprocessor(
         weights, hparams.sequence_length, hparams.mask_handles_and_links
@@ -214,9 +228,11 @@ def train_encoder(
         )
         for texts in (train_texts, eval_texts)
     )
+    # A whole pass, so that on the CPU the first pass fills the sample's cache.
+    steps_per_epoch = count_batches(train_batches)
     if max_train_steps:
         train_batches = train_batches.take(max_train_steps)
-    steps_per_epoch = count_batches(train_batches)
+        steps_per_epoch = min(steps_per_epoch, max_train_steps)
     logging.info(
         "Fine-tuning the encoder on %s (%s): %d steps per epoch of %d texts, sequence length %d",
         plan.devices,

@@ -25,8 +25,9 @@ class EncoderHyperparameters:
       epochs: passes over the training split (early stopping may end sooner).
       early_stopping_patience: epochs without a better eval loss before stopping.
       cpu_sample_size: without a GPU, the Trainer fine-tunes on this many training
-        texts (and evaluates on at most as many), so the path runs in minutes; each pass
-        draws its own from the front of the shuffled split (encoder_training.sample_for).
+        texts (and evaluates on at most as many), so the path runs in minutes; each
+        fine-tune draws its own from the front of the shuffled split and keeps it for all
+        its epochs, reshuffled each epoch (encoder_training.sample_for).
       head: how the softmax head starts: "random" (small weights), or "linear_probe",
         a logistic regression on the frozen encoder's features, before fine-tuning
         moves it and the encoder (LP-FT, components/linear_probe.py).

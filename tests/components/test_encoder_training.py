@@ -39,6 +39,39 @@ def test_without_a_gpu_the_encoder_trains_on_a_sample_and_with_gpus_on_everythin
         assert encoder_training.count_batches(encoder_training.sample_for(plan, dataset, 10, 95)) == 100
 
 
+@needs_encoder_stack
+def test_the_cpu_sample_is_one_draw_whose_count_is_the_trained_passes():
+    """TFX's reader reshuffles on every pass, so each pass's first texts differ; the CPU sample
+    is drawn once per call and kept: the step count's pass and every training pass read the
+    same texts (in a new order each), so they length-bucket into the same number of batches.
+    A second call (another fine-tune) draws its own."""
+    from polarity.data import read_reviews
+
+    reviews = read_reviews()[:400]
+    texts, labels = [row["text"] for row in reviews], [int(row["label"]) for row in reviews]
+    reader = tf.data.Dataset.from_tensor_slices((texts, labels)).shuffle(400).batch(8)
+    cpu = devices.plan_devices(gpus=[])
+    preprocessor = encoder_model.build_preprocessor(encoder_model.weights_dir(), sequence_length=64)
+
+    def passes(sample, count):
+        bucketed = encoder_training.length_bucketed(sample, preprocessor, 8, 64)
+        read = [
+            sorted(text for texts, _ in sample.as_numpy_iterator() for text in texts) for _ in range(count)
+        ]
+        return read, [encoder_training.count_batches(bucketed) for _ in range(count)]
+
+    sample = encoder_training.sample_for(cpu, reader, 8, 60, reshuffle=True)
+    orders = [[text for texts, _ in sample.as_numpy_iterator() for text in texts] for _ in range(2)]
+    assert len(orders[0]) == 64 and orders[0] != orders[1]  # 60 rounded up to 8 batches; reshuffled
+    read, counts = passes(sample, 3)
+    assert read[0] == read[1] == read[2] == sorted(orders[0])
+    assert counts[0] == counts[1] == counts[2]
+    other, _ = passes(encoder_training.sample_for(cpu, reader, 8, 60, reshuffle=True), 1)
+    assert other[0] != read[0]
+    uncached, _ = passes(reader.take(8), 2)  # the reader itself: each pass its own texts
+    assert uncached[0] != uncached[1]
+
+
 def test_mixed_precision_scales_the_loss_and_keeps_float32_probabilities():
     import keras
 
