@@ -6,17 +6,17 @@ fine-tunes the encoder as the Trainer does (`encoder_training.train_encoder`, th
 configured recipe) on an `encoder_bench` workspace's own Transform output, read with
 TFX's data accessor, shuffled, seeded (`training.seed`):
 
-- `reader`: straight off the reader, as the Trainer trains: the step count takes the
-  reader's first pass, training its second;
-- `pass-N in memory`: the texts of the reader's N-th pass, in its order, from memory,
-  as the probes train.
+- `reader`: straight off the reader, as the Trainer trains: on the CPU, one draw (the
+  reader's first pass) kept in memory for the step count and training, reshuffled
+  (`encoder_training.sample_for`);
+- `pass-N in memory`: the texts of the reader's N-th pass, from memory, as the probes
+  train (the Trainer's code then keeps and reshuffles them as it does the reader's).
 
 and scores each on the binary test tweets and the 3,000 dev tweets. `reader` and
-`pass-2 in memory` train on the same texts in the same batches; off the reader, though,
-the learning-rate schedule is sized by the first pass's batch count, which can differ by
-a batch or two (a 64-text smoke run scored them equal; at 6,000 texts, 190 batches
-against 192, half a point apart). A gap between passes is the draw of the texts. TFX
-1.21 stack (the encoder).
+`pass-1 in memory` train on the same texts with the same schedule; a gap between passes
+is the draw of the texts. Before the sample was kept (README, sixteenth stop), the step count took the
+reader's first pass and training its second, whose batch counts could differ (190
+against 192 at 6,000 texts). TFX 1.21 stack (the encoder).
 
     python -m benchmarks.reader_probe --workspace WS/encoder --seed 1 --passes 1 2 \\
         --output benchmarks/results/encoder-reader-probe.json \\
