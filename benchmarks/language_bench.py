@@ -115,7 +115,8 @@ def _run_pipeline(config) -> tuple[float, dict]:
     )
 
 
-def _latest_output_uri(config, node_id: str, key: str) -> str:
+def latest_output_uri(config, node_id: str, key: str) -> str:
+    """The URI of output `key` of node `node_id` in the pipeline's last run (ML Metadata)."""
     from polarity import metadata
 
     store = metadata.open_store(config.metadata_path)
@@ -131,7 +132,7 @@ def pipeline_splits(config, corpus: datasets.Corpus) -> dict[str, list[datasets.
     import tensorflow as tf
 
     contract = config.data.contract()
-    examples_uri = pathlib.Path(_latest_output_uri(config, "CsvExampleGen", "examples"))
+    examples_uri = pathlib.Path(latest_output_uri(config, "CsvExampleGen", "examples"))
     splits = {}
     for split in ("train", "eval"):
         rows = []
@@ -166,7 +167,7 @@ def own_splits(span: Sequence[datasets.Row]) -> dict[str, list[datasets.Row]]:
 
 def trained_model_dir(config) -> pathlib.Path:
     """The serving SavedModel the Trainer of the last run exported (pushed or not)."""
-    return pathlib.Path(_latest_output_uri(config, "Trainer", "model")) / "Format-Serving"
+    return pathlib.Path(latest_output_uri(config, "Trainer", "model")) / "Format-Serving"
 
 
 def predict_polarity(model_dir: pathlib.Path, texts: Sequence[str]) -> list[str]:

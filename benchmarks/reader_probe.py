@@ -34,28 +34,21 @@ import time
 
 from benchmarks import datasets
 from benchmarks.encoder_bench import COMMON, balanced_accuracy, environment, tweets_binary, tweets_dev
+from benchmarks.language_bench import latest_output_uri
 from polarity import cli
 
 
-def _latest(folder: pathlib.Path) -> pathlib.Path:
-    """The newest execution's output under a TFX artifact folder (numbered by execution)."""
-    runs = sorted((path for path in folder.iterdir() if path.name.isdigit()), key=lambda path: int(path.name))
-    if not runs:
-        raise SystemExit(f"{folder}: no output; run benchmarks.encoder_bench with this workspace first")
-    return runs[-1]
-
-
-def transformed_reader(pipeline_root: pathlib.Path):
-    """(train files, eval files, TFX's data accessor, the transformed schema) of the
-    workspace's newest Transform run."""
+def transformed_reader(config):
+    """(train files, eval files, TFX's data accessor, the transformed schema) of Transform's
+    outputs in the workspace's last run."""
     from google.protobuf import text_format
     from tensorflow_metadata.proto.v0 import schema_pb2
     from tfx.components.util import examples_utils, tfxio_utils
     from tfx.proto import example_gen_pb2
     from tfx.types import standard_artifacts
 
-    examples = _latest(pipeline_root / "Transform" / "transformed_examples")
-    graph = _latest(pipeline_root / "Transform" / "transform_graph")
+    examples = pathlib.Path(latest_output_uri(config, "Transform", "transformed_examples"))
+    graph = pathlib.Path(latest_output_uri(config, "Transform", "transform_graph"))
     schema = text_format.Parse(
         (graph / "transformed_metadata" / "schema.pbtxt").read_text(encoding="utf-8"), schema_pb2.Schema()
     )
@@ -97,7 +90,7 @@ def main() -> None:
     )
     settings = EncoderHyperparameters.from_config(config.training.encoder.model_dump())
     contract = config.data.contract()
-    train_files, eval_files, accessor, schema = transformed_reader(pathlib.Path(config.pipeline_root))
+    train_files, eval_files, accessor, schema = transformed_reader(config)
     sample_batches = math.ceil(settings.cpu_sample_size / settings.batch_size)
     scored = {"tweets": tweets_binary(args.cache_dir), "tweets_dev": tweets_dev(args.cache_dir)}
 
