@@ -53,15 +53,16 @@ def test_the_cpu_sample_is_one_draw_whose_count_is_the_trained_passes():
     cpu = devices.plan_devices(gpus=[])
     preprocessor = encoder_model.build_preprocessor(encoder_model.weights_dir(), sequence_length=64)
 
+    def texts_read(dataset):
+        return [text for batch, _ in dataset.as_numpy_iterator() for text in batch]
+
     def passes(sample, count):
         bucketed = encoder_training.length_bucketed(sample, preprocessor, 8, 64)
-        read = [
-            sorted(text for texts, _ in sample.as_numpy_iterator() for text in texts) for _ in range(count)
-        ]
+        read = [sorted(texts_read(sample)) for _ in range(count)]
         return read, [encoder_training.count_batches(bucketed) for _ in range(count)]
 
     sample = encoder_training.sample_for(cpu, reader, 8, 60, reshuffle=True)
-    orders = [[text for texts, _ in sample.as_numpy_iterator() for text in texts] for _ in range(2)]
+    orders = [texts_read(sample) for _ in range(2)]
     assert len(orders[0]) == 64 and orders[0] != orders[1]  # 60 rounded up to 8 batches; reshuffled
     read, counts = passes(sample, 3)
     assert read[0] == read[1] == read[2] == sorted(orders[0])
