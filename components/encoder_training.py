@@ -104,9 +104,9 @@ def sample_for(
     reshuffle: bool = False,
 ) -> tf.data.Dataset:
     """On GPUs the whole dataset; on the CPU one draw of its first `sample_size` texts (rounded
-    up to a batch), kept in memory: every pass over the result reads the same texts, so the
-    step count (`count_batches`) is that of the passes trained; with `reshuffle`, in a new
-    order each pass (each epoch).
+    up to a batch), read into memory when called: every pass over the result, whole or cut
+    short, reads the same texts, so the step count (`count_batches`) is that of the passes
+    trained; with `reshuffle`, in a new order each pass (each epoch).
 
     The Trainer's training dataset is shuffled by TFX (a 10,000-record buffer, reshuffled on
     every pass), so each call (each fine-tune of a soup or an ensemble) draws its own sample,
@@ -116,11 +116,12 @@ def sample_for(
     """
     if plan.on_gpu:
         return dataset
-    batches = math.ceil(sample_size / batch_size)
-    sample = dataset.take(batches).cache()
-    if not reshuffle:
-        return sample
-    return sample.unbatch().shuffle(batches * batch_size, reshuffle_each_iteration=True).batch(batch_size)
+    size = math.ceil(sample_size / batch_size) * batch_size
+    drawn = dataset.take(size // batch_size).unbatch().batch(size).get_single_element()
+    sample = tf.data.Dataset.from_tensor_slices(drawn)
+    if reshuffle:
+        sample = sample.shuffle(size, reshuffle_each_iteration=True)
+    return sample.batch(batch_size)
 
 
 def tokenized(dataset: tf.data.Dataset, preprocessor, weigh_by_read_share: bool = False) -> tf.data.Dataset:
@@ -228,11 +229,9 @@ def train_encoder(
         )
         for texts in (train_texts, eval_texts)
     )
-    # A whole pass, so that on the CPU the first pass fills the sample's cache.
-    steps_per_epoch = count_batches(train_batches)
     if max_train_steps:
         train_batches = train_batches.take(max_train_steps)
-        steps_per_epoch = min(steps_per_epoch, max_train_steps)
+    steps_per_epoch = count_batches(train_batches)
     logging.info(
         "Fine-tuning the encoder on %s (%s): %d steps per epoch of %d texts, sequence length %d",
         plan.devices,

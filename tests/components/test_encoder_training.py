@@ -39,6 +39,25 @@ def test_without_a_gpu_the_encoder_trains_on_a_sample_and_with_gpus_on_everythin
         assert encoder_training.count_batches(encoder_training.sample_for(plan, dataset, 10, 95)) == 100
 
 
+def test_a_cpu_sample_is_drawn_once_whatever_reads_it():
+    """A pass cut short (`max_train_steps`, Keras's validation) and every later pass read the
+    texts of the one draw made when the sample was asked for: in the same order without
+    `reshuffle` (the eval sample), in a new order each pass with it (training)."""
+    reader = tf.data.Dataset.range(400).shuffle(400).batch(8)  # reshuffled each pass, as TFX's
+    cpu = devices.plan_devices(gpus=[])
+
+    def ids(dataset):
+        return [int(value) for batch in dataset.as_numpy_iterator() for value in batch]
+
+    for reshuffle in (False, True):
+        sample = encoder_training.sample_for(cpu, reader, 8, 60, reshuffle=reshuffle)
+        cut_short = ids(sample.take(1))
+        passes = [ids(sample) for _ in range(2)]
+        assert len(passes[0]) == 64 and set(cut_short) <= set(passes[0])
+        assert sorted(passes[0]) == sorted(passes[1])
+        assert (passes[0] != passes[1]) is reshuffle
+
+
 @needs_encoder_stack
 def test_the_cpu_sample_is_one_draw_whose_count_is_the_trained_passes():
     """TFX's reader reshuffles on every pass, so each pass's first texts differ; the CPU sample
