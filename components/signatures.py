@@ -13,9 +13,11 @@
 The model describes itself: servers and clients learn the classes from `classes`.
 """
 
+import contextlib
 import os
 from collections.abc import Sequence
 
+import keras
 import tensorflow as tf
 import tensorflow_transform as tft
 from tensorflow.core.protobuf import saved_model_pb2
@@ -216,6 +218,38 @@ def save_export_module(
         features.TRANSFORM_SIGNATURE: module.transform_features,
         explain.EXPLAIN_SIGNATURE: module.explain_text,
     }
-    tf.saved_model.save(module, export_dir, signatures=signatures)
+    with without_training_state(module):
+        tf.saved_model.save(module, export_dir, signatures=signatures)
     mark_classify_signature(export_dir)
     write_warmup_requests(export_dir, model_name, text_column)
+
+
+def _keras_models(module: tf.Module) -> list:
+    """The Keras models an export module holds, and the models inside them (an ensemble's members)."""
+    found, unseen = [], [value for value in vars(module).values() if isinstance(value, keras.Model)]
+    while unseen:
+        model = unseen.pop()
+        if not any(model is seen for seen in found):
+            found.append(model)
+            unseen.extend(layer for layer in model.layers if isinstance(layer, keras.Model))
+    return found
+
+
+@contextlib.contextmanager
+def without_training_state(module: tf.Module):
+    """Leaves the optimizers of the module's Keras models out of what is saved inside the block.
+
+    A compiled Keras model tracks its optimizer, so `tf.saved_model.save` would write Adam's
+    two moments of every weight beside it: a SavedModel three times the size of its weights,
+    which TF Serving restores whole. Serving needs the weights only. The optimizers are
+    tracked again after the block (the models are unchanged).
+    """
+    optimizers = [(model, getattr(model, "optimizer", None)) for model in _keras_models(module)]
+    detached = [(model, optimizer) for model, optimizer in optimizers if optimizer is not None]
+    for model, _ in detached:
+        model._delete_tracking("optimizer")  # Trackable's own API; Keras 3 offers no public one.
+    try:
+        yield
+    finally:
+        for model, optimizer in detached:
+            model._track_trackable(optimizer, "optimizer", overwrite=True)

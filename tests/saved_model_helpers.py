@@ -13,6 +13,15 @@ import uuid
 SCALE = 3.0
 
 
+def optimizer_variables(location) -> list[str]:
+    """The names of optimizer state (moments, step counts) among a SavedModel's saved variables."""
+    import tensorflow as tf
+
+    saved = tf.train.load_checkpoint(f"{location}/variables/variables").get_variable_to_shape_map()
+    assert saved, f"{location} saved no variables"
+    return sorted(name for name in saved if "optimizer" in name)
+
+
 def load_exported_model(location):
     """Loads a SavedModel the pipeline exported, registering TF Text's ops first.
 

@@ -13,6 +13,7 @@ import time
 import urllib.request
 
 import pytest
+from saved_model_helpers import optimizer_variables
 
 pytestmark = pytest.mark.skipif(
     sys.version_info < (3, 11), reason="training.model=encoder needs the TFX 1.21 stack (Python 3.12)"
@@ -65,6 +66,7 @@ def test_the_encoder_run_is_blessed_and_pushed(encoder_run, pushed):
     assert {component["state"] for component in summary["components"]} == {"complete"}
     assert summary["golden_metrics"]["overall"]["examples"] == 1000
     assert (pushed / "saved_model.pb").is_file()
+    assert optimizer_variables(pushed) == []  # the weights only, not AdamW's moments
 
 
 def test_the_export_has_the_ngram_models_signatures(pushed):

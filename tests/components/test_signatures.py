@@ -1,9 +1,11 @@
 """The exported model answers through each signature, describes its classes, and carries
 TF Serving warm-up requests."""
 
+import keras
+import numpy as np
 import pytest
 import tensorflow as tf
-from saved_model_helpers import load_exported_model
+from saved_model_helpers import load_exported_model, optimizer_variables
 from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_serving.apis import prediction_log_pb2
 
@@ -121,3 +123,25 @@ def test_warmup_requests_replay_against_the_model(pushed_model_dir, loaded):
     inputs = {key: tf.constant(tf.make_ndarray(proto)) for key, proto in predict.inputs.items()}
     outputs = loaded.signatures[features.PREDICT_TEXT_SIGNATURE](**inputs)
     assert outputs[features.SCORES_KEY].shape == (len(signatures.WARMUP_TEXTS), 2)
+
+
+def test_the_export_holds_the_weights_and_not_the_optimizers_state(pushed_model_dir):
+    assert optimizer_variables(pushed_model_dir) == []
+
+
+def test_training_state_is_left_out_only_while_saving(tmp_path):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0)
+    module = tf.Module()
+    module.model = model
+    with signatures.without_training_state(module):
+        tf.saved_model.save(module, str(tmp_path / "inside"))
+    tf.saved_model.save(module, str(tmp_path / "after"))
+    assert optimizer_variables(tmp_path / "inside") == []
+    assert optimizer_variables(tmp_path / "after")  # Adam's moments and step count, tracked again
+
+    reader = tf.train.load_checkpoint(str(tmp_path / "inside" / "variables" / "variables"))
+    names = set(reader.get_variable_to_shape_map()) - {"_CHECKPOINTABLE_OBJECT_GRAPH"}
+    saved = sorted(str(reader.get_tensor(name).tolist()) for name in names)
+    assert saved == sorted(str(weight.tolist()) for weight in model.get_weights())  # kernel, bias
