@@ -130,11 +130,12 @@ def test_the_export_holds_the_weights_and_not_the_optimizers_state(pushed_model_
 
 
 def test_training_state_is_left_out_only_while_saving(tmp_path):
+    """Also of a compiled model inside the one the module holds, as an ensemble holds its members."""
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     model.compile(optimizer="adam", loss="mse")
     model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0)
     module = tf.Module()
-    module.model = model
+    module.model = keras.Sequential([keras.Input((3,)), model])
     with signatures.without_training_state(module):
         tf.saved_model.save(module, str(tmp_path / "inside"))
     tf.saved_model.save(module, str(tmp_path / "after"))
