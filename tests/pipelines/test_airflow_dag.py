@@ -83,63 +83,77 @@ def test_a_changed_configuration_rebuilds_the_graph(tmp_path):
     assert changed["graph"] == _dag_graph(config) and changed["retries"] == 4
 
 
-def test_dag_test_runs_the_whole_pipeline_and_pushes_a_model(tmp_path):
-    config = small_config(
-        tmp_path / "workspace", "training.epochs=2", "evaluation.accuracy_floor=0.6", "data.min_rows=100"
-    )
-    write_small_spans(config, rows=1500)
-    config_file = write_config(config, tmp_path / "polarity.yaml", retries=0)
-
-    result = run_airflow_code(RUN_DAG_TEST, tmp_path, config_file, 600)
-
-    unfinished = {task: state for task, state in result["tasks"].items() if state != "success"}
-    assert result["state"] == "success" and not unfinished, f"{unfinished}\n{result['log']}"
-    assert set(result["tasks"]) == set(_dag_graph(config))
-    versions = [path for path in config.serving_dir.iterdir() if path.name.isdigit()]
-    assert len(versions) == 1, f"expected one pushed version in {config.serving_dir}, found {versions}"
-    assert (versions[0] / "saved_model.pb").is_file()
-    # The report task wrote the run's report and the pushed version's model card, outside
-    # the serving directory, as `polarity run` does.
-    card = card_location.find_card(config.serving_dir, int(versions[0].name))
-    assert card is not None, f"no model card for version {versions[0].name}\n{result['log']}"
-    assert versions[0].name in pathlib.Path(card).read_text(encoding="utf-8")
-    assert list((config.workspace / html_report.REPORTS_DIR).glob("*.html")), "no run report written"
+# Two pipeline runs under `dag.test()` and two local ones: about 6 minutes on a quiet 2-core
+# machine, much more beside another test process.
+RUNS_TIMEOUT = 2400
+# A small span's model may score a little under the last one; every run must still push.
+RUN_OVERRIDES = ("training.epochs=2", "data.min_rows=100", "evaluation.max_accuracy_drop=0.5")
 
 
 def _served_lineage(config) -> dict:
     return cli_json("lineage", "--workspace", str(config.workspace))
 
 
-def test_local_and_airflow_runs_judge_each_new_model_against_the_one_pushed_before(tmp_path):
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Local, Airflow, Airflow, local, each on a new span of its own (the Airflow runs by
+    `dag.test()`): per run, its runner, the served model's lineage after it, the reports
+    written by then and, for Airflow, the DAG run's states."""
+    tmp_path = tmp_path_factory.mktemp("airflow_runs")
+    config = small_config(tmp_path / "workspace", *RUN_OVERRIDES)
+    config_file = write_config(config, tmp_path / "polarity.yaml", retries=0)
+    flags = ["--workspace", str(config.workspace), *small_run_flags()]
+    flags += [flag for override in RUN_OVERRIDES for flag in ("--set", override)]
+    reports = config.workspace / html_report.REPORTS_DIR
+    done = []
+    for span, runner in enumerate(["local", "airflow", "airflow", "local"], start=1):
+        write_small_spans(config, rows=1200, first_span=span, seed=span)
+        run = {"runner": runner}
+        if runner == "airflow":
+            run["dag_run"] = run_airflow_code(RUN_DAG_TEST, tmp_path, config_file, 900)
+        else:
+            assert run_cli("run", *flags) == 0, f"the local run on span {span} failed"
+        run["lineage"] = _served_lineage(config)
+        run["reports"] = sorted(path.name for path in reports.glob("*.html"))
+        done.append(run)
+    return config, done
+
+
+@pytest.mark.timeout(RUNS_TIMEOUT)
+def test_dag_test_runs_the_whole_pipeline_and_pushes_a_model(runs):
+    config, done = runs
+    reports_before = []
+    for run in done:
+        if run["runner"] == "airflow":
+            result = run["dag_run"]
+            unfinished = {task: state for task, state in result["tasks"].items() if state != "success"}
+            assert result["state"] == "success" and not unfinished, f"{unfinished}\n{result['log']}"
+            assert set(result["tasks"]) == set(_dag_graph(config))
+            version = run["lineage"]["pushed_version"]
+            assert (config.serving_dir / str(version) / "saved_model.pb").is_file()
+            # The report task wrote the run's report and the pushed version's model card,
+            # outside the serving directory, as `polarity run` does.
+            card = card_location.find_card(config.serving_dir, int(version))
+            assert card is not None, f"no model card for version {version}\n{result['log']}"
+            assert str(version) in pathlib.Path(card).read_text(encoding="utf-8")
+            assert len(run["reports"]) == len(reports_before) + 1, "the DAG run wrote no run report"
+        reports_before = run["reports"]
+
+
+@pytest.mark.timeout(RUNS_TIMEOUT)
+def test_local_and_airflow_runs_judge_each_new_model_against_the_one_pushed_before(runs):
     """Local, Airflow, Airflow, local, each on a new span: each run's baseline is the model the
     run before it pushed, whichever runner recorded that run (the two runners tie a verdict to
     the BlessingGate differently, and TFX's legacy resolver sees every Airflow-trained model as
     a candidate)."""
-    # A small span's model may score a little under the last one; every run must still push.
-    overrides = ("training.epochs=2", "data.min_rows=100", "evaluation.max_accuracy_drop=0.5")
-    config = small_config(tmp_path / "workspace", *overrides)
-    config_file = write_config(config, tmp_path / "polarity.yaml", retries=0)
-    flags = ["--workspace", str(config.workspace), *small_run_flags()]
-    flags += [flag for override in overrides for flag in ("--set", override)]
-
-    def airflow_run() -> None:
-        result = run_airflow_code(RUN_DAG_TEST, tmp_path, config_file, 900)
-        assert result["state"] == "success", result["log"]
-
-    def local_run() -> None:
-        assert run_cli("run", *flags) == 0
-
-    runs = [local_run, airflow_run, airflow_run, local_run]
-    served = []
-    for span, run in enumerate(runs, start=1):
-        write_small_spans(config, rows=1200, first_span=span, seed=span)
-        run()
-        served.append(_served_lineage(config))
-        assert served[-1]["spans"] == [span] and served[-1]["blessed"] is True, served[-1]
+    _, done = runs
+    served = [run["lineage"] for run in done]
+    for span, lineage in enumerate(served, start=1):
+        assert lineage["spans"] == [span] and lineage["blessed"] is True, lineage
 
     pushed = [run["pushed_version"] for run in served]
     baselines = [run["baseline"] and run["baseline"]["pushed_version"] for run in served]
-    assert len(set(pushed)) == len(runs), pushed
+    assert len(set(pushed)) == len(done), pushed
     # Local, then Airflow (the verdict the local runner recorded), Airflow again (the model an
     # Airflow run trained), then local (the verdict the Airflow runner recorded).
     assert baselines == [None, *pushed[:-1]], f"pushed {pushed}, judged against {baselines}"
