@@ -16,7 +16,8 @@ BIN := $(VENV)/bin
 WORKSPACE ?= workspace
 INSTALLED := $(VENV)/.installed-$(STACK_NAME)
 # Test processes: one per core, at most 4 (each may run a TFX pipeline in 1.5 GB). Test files
-# stay whole on one process, so module fixtures run once; 0 runs everything in this process.
+# stay whole on one process, so module fixtures run once, handed out in collection order (the
+# longest files first: `start_first` in tests/conftest.py); 0 runs everything in this process.
 TEST_WORKERS ?= auto
 
 .PHONY: install stack run test lint format bench clean
@@ -37,7 +38,7 @@ run: install
 	$(BIN)/polarity run --workspace $(WORKSPACE)
 
 test: install lint
-	$(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadfile
+	$(BIN)/pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadfile --no-loadscope-reorder
 
 lint: install
 	$(BIN)/ruff check .

@@ -15,9 +15,12 @@ import urllib.request
 import pytest
 from saved_model_helpers import optimizer_variables
 
-pytestmark = pytest.mark.skipif(
-    sys.version_info < (3, 11), reason="training.model=encoder needs the TFX 1.21 stack (Python 3.12)"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        sys.version_info < (3, 11), reason="training.model=encoder needs the TFX 1.21 stack (Python 3.12)"
+    ),
+    pytest.mark.start_first,
+]
 
 ROWS = 400
 SEQUENCE_LENGTH = 48

@@ -19,6 +19,9 @@ from polarity import card_location, html_report
 if importlib.util.find_spec("airflow") is None:
     pytest.skip("the airflow extra is not installed", allow_module_level=True)
 
+# Four pipeline runs, two of them under Airflow (below).
+pytestmark = pytest.mark.start_first
+
 LOAD_DAG = """
 import json, sys
 from airflow.models import DagBag
