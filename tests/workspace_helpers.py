@@ -45,3 +45,12 @@ def run_cli(*argv: str) -> int:
     from polarity import cli
 
     return cli.main(list(argv))
+
+
+def run_context(store, config, run_id: str):
+    """The ML Metadata context of the run `run_id`. Tests of the session's shared run name it:
+    other files on the same test process run that workspace again, so the latest run may be theirs."""
+    from polarity import metadata
+
+    [run] = [run for run in metadata.pipeline_runs(store, config.pipeline_name) if run.name == run_id]
+    return run

@@ -5,6 +5,7 @@ import os
 
 import pytest
 from tfx import v1 as tfx
+from workspace_helpers import run_context
 
 from components import evaluation_summary, features
 from components.blessing_gate import NOT_ROLLED_BACK_VERDICT, ROLLED_BACK_KEY, BlessingGate
@@ -14,9 +15,9 @@ from polarity import metadata
 @pytest.fixture(scope="module")
 def evaluations(trained_workspace):
     """The shared run's real Evaluator and GoldenEvaluator outputs, as TFX artifacts."""
-    config, _ = trained_workspace
+    config, summary = trained_workspace
     store = metadata.open_store(config.metadata_path)
-    run = metadata.pipeline_runs(store, config.pipeline_name)[-1]
+    run = run_context(store, config, summary["run_id"])
     nodes = {node.node_id: node for node in metadata.run_executions(store, run)}
     found = {}
     for node_id, key in (("Evaluator", "evaluation"), ("GoldenEvaluator", features.GOLDEN_EVALUATION_KEY)):

@@ -10,7 +10,7 @@ import pathlib
 import re
 
 import pytest
-from workspace_helpers import small_config, write_small_spans
+from workspace_helpers import run_context, small_config, write_small_spans
 
 from polarity import card_location, evaluation_views, metadata, model_card, report_commands, report_data
 
@@ -23,8 +23,10 @@ def store(trained_workspace):
 
 @pytest.fixture(scope="module")
 def data(trained_workspace, store):
-    config, _ = trained_workspace
-    return report_data.run_report_data(config, store)
+    """The shared run's report data, named by its id: other files on this test process run the
+    shared workspace again (tests/pipelines/test_local_pipeline_e2e.py), so it may not be the latest."""
+    config, summary = trained_workspace
+    return report_data.run_report_data(config, store, summary["run_id"])
 
 
 def test_span_section_counts_the_rows_and_classes_of_the_span(trained_workspace, data):
@@ -46,8 +48,8 @@ def test_span_section_counts_the_rows_and_classes_of_the_span(trained_workspace,
 
 
 def test_drift_checks_measure_against_the_previous_validated_profile(trained_workspace, store):
-    config, _ = trained_workspace
-    run = metadata.pipeline_runs(store, config.pipeline_name)[-1]
+    config, summary = trained_workspace
+    run = run_context(store, config, summary["run_id"])
     nodes = {node.node_id: node for node in metadata.run_executions(store, run)}
     gate = nodes["DataGate"]
     profile = metadata.json_value(gate.outputs["validated_statistics"][0], "profile")
@@ -109,7 +111,7 @@ def test_mistakes_are_wrong_confident_and_explained(data):
 
 def test_report_file_is_self_contained_and_says_what_happened(trained_workspace, store, tmp_path):
     config, summary = trained_workspace
-    path = report_commands.write_run_report(config, store, output=tmp_path / "report.html")
+    path = report_commands.write_run_report(config, store, summary["run_id"], output=tmp_path / "report.html")
     text = path.read_text(encoding="utf-8")
     assert summary["run_id"] in text
     for heading in ("The span", "The candidate against the baseline", "The blessing decision", "Lineage"):
