@@ -166,7 +166,12 @@ def mistakes_section(nodes: dict, contract: DatasetContract) -> list[dict]:
     return [dataclasses.asdict(mistake) for mistake in found]
 
 
-def _find_run(store, pipeline_name: str, run_id: str | None):
+def find_run(store, pipeline_name: str, run_id: str | None):
+    """The run context named `run_id` (the latest run when None; None if none ran).
+
+    Raises:
+      LookupError: no run has that id.
+    """
     runs = metadata.pipeline_runs(store, pipeline_name)
     if run_id is None:
         return runs[-1] if runs else None
@@ -184,7 +189,7 @@ def run_report_data(config, store, run_id: str | None = None) -> dict | None:
       LookupError: no run has that id.
     """
     contract = config.data.contract()
-    run = _find_run(store, config.pipeline_name, run_id)
+    run = find_run(store, config.pipeline_name, run_id)
     if run is None:
         return None
     classes = tuple(contract.classes)

@@ -35,9 +35,9 @@ def write_small_spans(config, spans: int = 1, rows: int = SMALL_ROWS, first_span
     )
 
 
-def small_run_flags() -> list:
-    """SMALL_RUN_OVERRIDES as `--set` command-line flags."""
-    return [flag for override in SMALL_RUN_OVERRIDES for flag in ("--set", override)]
+def small_run_flags(*overrides: str) -> list:
+    """SMALL_RUN_OVERRIDES, then `overrides`, as `--set` command-line flags."""
+    return [flag for override in (*SMALL_RUN_OVERRIDES, *overrides) for flag in ("--set", override)]
 
 
 def run_cli(*argv: str) -> int:
@@ -45,12 +45,3 @@ def run_cli(*argv: str) -> int:
     from polarity import cli
 
     return cli.main(list(argv))
-
-
-def run_context(store, config, run_id: str):
-    """The ML Metadata context of the run `run_id`. Tests of the session's shared run name it:
-    other files on the same test process run that workspace again, so the latest run may be theirs."""
-    from polarity import metadata
-
-    [run] = [run for run in metadata.pipeline_runs(store, config.pipeline_name) if run.name == run_id]
-    return run

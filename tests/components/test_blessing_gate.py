@@ -5,11 +5,10 @@ import os
 
 import pytest
 from tfx import v1 as tfx
-from workspace_helpers import run_context
 
 from components import evaluation_summary, features
 from components.blessing_gate import NOT_ROLLED_BACK_VERDICT, ROLLED_BACK_KEY, BlessingGate
-from polarity import metadata
+from polarity import metadata, report_data
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +16,8 @@ def evaluations(trained_workspace):
     """The shared run's real Evaluator and GoldenEvaluator outputs, as TFX artifacts."""
     config, summary = trained_workspace
     store = metadata.open_store(config.metadata_path)
-    run = run_context(store, config, summary["run_id"])
+    # By id: other files on this test process run the shared workspace again.
+    run = report_data.find_run(store, config.pipeline_name, summary["run_id"])
     nodes = {node.node_id: node for node in metadata.run_executions(store, run)}
     found = {}
     for node_id, key in (("Evaluator", "evaluation"), ("GoldenEvaluator", features.GOLDEN_EVALUATION_KEY)):

@@ -46,8 +46,7 @@ def both(tmp_path_factory):
     env = airflow_env(tmp_path / "airflow_home", write_config(config, tmp_path / "polarity.yaml", retries=0))
     dag_test = start_python(RUN_DAG_TEST, tmp_path, env)
     seen = {"airflow_pid": dag_test.pid}
-    flags = ["--workspace", str(config.workspace), *small_run_flags()]
-    flags += [flag for override in OVERRIDES for flag in ("--set", override)]
+    flags = ["--workspace", str(config.workspace), *small_run_flags(*OVERRIDES)]
     try:
         wait_until_running(config.metadata_path, "Transform", dag_test, timeout=600)
         seen["executions_before"] = _executions(config)

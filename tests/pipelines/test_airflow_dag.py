@@ -105,8 +105,7 @@ def runs(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("airflow_runs")
     config = small_config(tmp_path / "workspace", *RUN_OVERRIDES)
     config_file = write_config(config, tmp_path / "polarity.yaml", retries=0)
-    flags = ["--workspace", str(config.workspace), *small_run_flags()]
-    flags += [flag for override in RUN_OVERRIDES for flag in ("--set", override)]
+    flags = ["--workspace", str(config.workspace), *small_run_flags(*RUN_OVERRIDES)]
     reports = config.workspace / html_report.REPORTS_DIR
     done = []
     for span, runner in enumerate(["local", "airflow", "airflow", "local"], start=1):

@@ -36,8 +36,7 @@ def scheduled(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("airflow_scheduler")
     config = small_config(tmp_path / "workspace", *OVERRIDES)
     write_small_spans(config, rows=ROWS)
-    flags = ["--workspace", str(config.workspace), *small_run_flags()]
-    flags += [flag for override in OVERRIDES for flag in ("--set", override)]
+    flags = ["--workspace", str(config.workspace), *small_run_flags(*OVERRIDES)]
     assert run_cli("run", *flags) == 0, "the local run before the scheduled one failed"
     local = cli_json("status", "--workspace", str(config.workspace))
     write_small_spans(config, rows=ROWS, first_span=2, seed=1)

@@ -10,7 +10,7 @@ import pathlib
 import re
 
 import pytest
-from workspace_helpers import run_context, small_config, write_small_spans
+from workspace_helpers import small_config, write_small_spans
 
 from polarity import card_location, evaluation_views, metadata, model_card, report_commands, report_data
 
@@ -49,7 +49,7 @@ def test_span_section_counts_the_rows_and_classes_of_the_span(trained_workspace,
 
 def test_drift_checks_measure_against_the_previous_validated_profile(trained_workspace, store):
     config, summary = trained_workspace
-    run = run_context(store, config, summary["run_id"])
+    run = report_data.find_run(store, config.pipeline_name, summary["run_id"])
     nodes = {node.node_id: node for node in metadata.run_executions(store, run)}
     gate = nodes["DataGate"]
     profile = metadata.json_value(gate.outputs["validated_statistics"][0], "profile")
